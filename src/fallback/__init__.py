@@ -1,0 +1,3 @@
+"""Fallback: keep a small business working when its cloud systems go down."""
+
+__version__ = "0.1.0"

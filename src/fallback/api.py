@@ -1,0 +1,43 @@
+"""The API root: token auth, org scoping, and each app's router mounted under /api/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.security import HttpBearer
+
+from fallback import __version__
+from fallback.accounts.models import ApiToken
+from fallback.audit.context import set_actor
+from fallback.audit.models import Via
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer fbk_…` — a per-user token from Settings → API tokens."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = ApiToken.authenticate(token)
+        if user is None:
+            return None
+        request.user = user
+        set_actor(user, Via.API)
+        return user
+
+
+api = NinjaAPI(
+    title="Fallback API",
+    version=__version__,
+    description="Org-scoped API. Authenticate with `Authorization: Bearer <token>`; "
+    "make a token under Settings → API tokens. An organisation you do not belong to "
+    "answers 404, as if it did not exist.",
+    auth=TokenAuth(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+from fallback.accounts.api import router as accounts_router  # noqa: E402
+
+api.add_router("/", accounts_router)

@@ -1,0 +1,191 @@
+"""Django settings. Zero configuration by default; every knob is an environment variable.
+
+FALLBACK_HOME      data folder (default: a per-user folder, see fallback.home)
+DATABASE_URL       e.g. postgresql://user@host:5432/fallback (default: SQLite in FALLBACK_HOME)
+FALLBACK_SECRET_KEY  shared secret when several machines serve one PostgreSQL database
+FALLBACK_HTTPS     1 when served over HTTPS (secure cookies, HSTS)
+FALLBACK_ALLOWED_HOSTS  comma-separated host names (default: any, as it serves a LAN)
+FALLBACK_DEBUG     1 for development only
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from fallback.home import DATABASE_FILE, ensure_home, load_or_create_secret_key
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+BASE_DIR = Path(__file__).resolve().parent
+FALLBACK_HOME = ensure_home()
+
+SECRET_KEY = os.environ.get("FALLBACK_SECRET_KEY") or load_or_create_secret_key(FALLBACK_HOME)
+DEBUG = _flag("FALLBACK_DEBUG")
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("FALLBACK_ALLOWED_HOSTS", "*").split(",") if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "fallback.accounts",
+    "fallback.audit",
+    "fallback.runtime",
+    "fallback.front",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "fallback.audit.middleware.AuditActorMiddleware",
+    # Last, as django-axes requires.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "fallback.urls"
+WSGI_APPLICATION = "fallback.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "fallback.accounts.context_processors.organisations",
+            ],
+        },
+    },
+]
+
+
+def _databases() -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        return {"default": db}
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": FALLBACK_HOME / DATABASE_FILE,
+            "OPTIONS": {
+                # WAL lets the web server read while the worker writes; IMMEDIATE avoids
+                # "database is locked" on lock upgrades; busy_timeout waits instead of failing.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+        }
+    }
+
+
+DATABASES = _databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "front:home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling: five failures for one account from one address locks it for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+HTTPS = _flag("FALLBACK_HTTPS")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 60 * 60  # a working day, then log in again
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    CSRF_TRUSTED_ORIGINS = [
+        o.strip() for o in os.environ.get("FALLBACK_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+    ]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = os.environ.get("FALLBACK_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = FALLBACK_HOME / "static"
+# Serve straight from the package: no collectstatic step on a fresh install.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "fallback": {"level": "INFO"},
+        "django_tasks_db": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from fallback.api import api
+from fallback.front import views as front_views
+
+urlpatterns = [
+    path("healthz", front_views.healthz, name="healthz"),
+    path("api/", api.urls),
+    path("", include("fallback.accounts.urls")),
+    path("", include("fallback.front.urls")),
+]
