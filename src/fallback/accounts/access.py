@@ -28,9 +28,7 @@ def membership_or_404(user: Any, slug: str) -> Membership:
 
 def require(membership: Membership, capability: Capability) -> None:
     if not membership.can(capability):
-        raise PermissionDenied(
-            f"Your role ({membership.get_role_display()}) does not allow this."
-        )
+        raise PermissionDenied(f"Your role ({membership.get_role_display()}) does not allow this.")
 
 
 def org_view(

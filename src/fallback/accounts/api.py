@@ -11,7 +11,7 @@ from ninja.errors import HttpError
 
 from fallback.accounts import membership as members
 from fallback.accounts.access import membership_or_404, require
-from fallback.accounts.models import Membership
+from fallback.accounts.models import Membership, User
 from fallback.accounts.roles import Capability, Role
 from fallback.accounts.scoping import get_for_org_or_404
 from fallback.audit.models import AuditEvent
@@ -72,14 +72,21 @@ class AuditOut(Schema):
 def _org_out(m: Membership) -> OrgOut:
     o = m.org
     return OrgOut(
-        slug=o.slug, name=o.name, time_zone=o.time_zone, currency=o.currency, locale=o.locale,
+        slug=o.slug,
+        name=o.name,
+        time_zone=o.time_zone,
+        currency=o.currency,
+        locale=o.locale,
         role=m.role,
     )
 
 
 def _member_out(m: Membership) -> MemberOut:
     return MemberOut(
-        id=m.pk, email=m.user.email, name=m.user.get_full_name(), role=m.role,
+        id=m.pk,
+        email=m.user.email,
+        name=m.user.get_full_name(),
+        role=m.role,
         joined_at=m.created_at,
     )
 
@@ -95,7 +102,8 @@ def _membership(request: HttpRequest, slug: str, capability: Capability) -> Memb
 
 @router.get("/orgs", response=list[OrgOut], summary="Organisations you belong to")
 def list_orgs(request: HttpRequest) -> list[OrgOut]:
-    ms = Membership.objects.filter(user=request.user).select_related("org")
+    user: User = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
+    ms = Membership.objects.filter(user=user).select_related("org")
     return [_org_out(m) for m in ms]
 
 
@@ -110,7 +118,9 @@ def patch_org(request: HttpRequest, slug: str, payload: OrgPatch) -> OrgOut:
     try:
         members.update_organisation(m.org, **payload.dict(exclude_none=True))
     except ValidationError as exc:
-        raise HttpError(422, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+        raise HttpError(
+            422, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        ) from exc
     m.org.refresh_from_db()
     return _org_out(m)
 
@@ -125,7 +135,9 @@ def list_members(request: HttpRequest, slug: str) -> list[MemberOut]:
 @router.get("/orgs/{slug}/members/{member_id}", response=MemberOut, tags=["members"])
 def get_member(request: HttpRequest, slug: str, member_id: int) -> MemberOut:
     org = _membership(request, slug, Capability.VIEW).org
-    return _member_out(get_for_org_or_404(Membership.objects.select_related("user"), org, pk=member_id))
+    return _member_out(
+        get_for_org_or_404(Membership.objects.select_related("user"), org, pk=member_id)
+    )
 
 
 @router.post("/orgs/{slug}/members", response={201: MemberCreated}, tags=["members"])
@@ -140,9 +152,13 @@ def add_member(request: HttpRequest, slug: str, payload: MemberIn) -> tuple[int,
 
 
 @router.patch("/orgs/{slug}/members/{member_id}", response=MemberOut, tags=["members"])
-def patch_member(request: HttpRequest, slug: str, member_id: int, payload: MemberPatch) -> MemberOut:
+def patch_member(
+    request: HttpRequest, slug: str, member_id: int, payload: MemberPatch
+) -> MemberOut:
     me = _membership(request, slug, Capability.MANAGE_MEMBERS)
-    target = get_for_org_or_404(Membership.objects.select_related("user", "org"), me.org, pk=member_id)
+    target = get_for_org_or_404(
+        Membership.objects.select_related("user", "org"), me.org, pk=member_id
+    )
     try:
         members.change_role(target, payload.role, by=me)
     except members.MembershipError as exc:
@@ -153,7 +169,9 @@ def patch_member(request: HttpRequest, slug: str, member_id: int, payload: Membe
 @router.delete("/orgs/{slug}/members/{member_id}", response={204: None}, tags=["members"])
 def delete_member(request: HttpRequest, slug: str, member_id: int) -> tuple[int, None]:
     me = _membership(request, slug, Capability.MANAGE_MEMBERS)
-    target = get_for_org_or_404(Membership.objects.select_related("user", "org"), me.org, pk=member_id)
+    target = get_for_org_or_404(
+        Membership.objects.select_related("user", "org"), me.org, pk=member_id
+    )
     try:
         members.remove_member(target, by=me)
     except members.MembershipError as exc:
@@ -176,9 +194,13 @@ def get_audit(request: HttpRequest, slug: str, event_id: int) -> AuditOut:
 
 def _audit_out(e: AuditEvent) -> AuditOut:
     return AuditOut(
-        id=e.pk, at=e.at, actor=e.actor_label, via=e.via, action=e.action,
-        target_type=e.target_type, target_id=e.target_id, target=e.target_label,
+        id=e.pk,
+        at=e.at,
+        actor=e.actor_label,
+        via=e.via,
+        action=e.action,
+        target_type=e.target_type,
+        target_id=e.target_id,
+        target=e.target_label,
         changes=e.changes,
     )
-
-

@@ -29,7 +29,9 @@ def unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def create_organisation(name: str, owner: User | None = None, slug: str = "", **fields: str) -> Organisation:
+def create_organisation(
+    name: str, owner: User | None = None, slug: str = "", **fields: str
+) -> Organisation:
     org = Organisation.objects.create(name=name, slug=slug or unique_slug(name), **fields)
     record(org, "organisation.created", org, snapshot(org, ["slug", *ORG_FIELDS]))
     if owner is not None:
@@ -95,7 +97,11 @@ def change_role(membership: Membership, role: str, by: Membership | None = None)
     _check_grant(by, role)
     if by is not None and membership.role not in grantable_roles(by.role):
         raise MembershipError("Only an owner can change an owner's role.")
-    if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left(membership.org, membership):
+    if (
+        membership.role == Role.OWNER
+        and role != Role.OWNER
+        and not _owners_left(membership.org, membership)
+    ):
         raise MembershipError("An organisation needs at least one owner.")
     old = membership.role
     if old == role:

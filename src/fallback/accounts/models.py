@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from fallback.accounts.roles import Capability, Role, can
+from fallback.accounts.validators import validate_currency, validate_locale, validate_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -55,9 +56,13 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
-    time_zone = models.CharField(max_length=64, default="Europe/London")
-    currency = models.CharField(max_length=3, default="GBP", help_text="ISO 4217 code")
-    locale = models.CharField(max_length=16, default="en-GB")
+    time_zone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_time_zone]
+    )
+    currency = models.CharField(
+        max_length=3, default="GBP", help_text="ISO 4217 code", validators=[validate_currency]
+    )
+    locale = models.CharField(max_length=16, default="en-GB", validators=[validate_locale])
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

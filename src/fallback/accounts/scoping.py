@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -32,5 +33,5 @@ def get_for_org_or_404(queryset: models.QuerySet[M], org: Organisation, **lookup
     """Fetch one row of `org`; a row of another organisation is indistinguishable from none."""
     try:
         return queryset.filter(org=org).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} here") from exc

@@ -40,7 +40,7 @@ def record(
         actor_label=actor.label,
         via=actor.via,
         action=action,
-        target_type=target._meta.model_name if target is not None else "",
+        target_type=(target._meta.model_name or "") if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_label=str(target)[:254] if target is not None else "",
         changes=changes or {},

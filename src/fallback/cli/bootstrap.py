@@ -21,7 +21,9 @@ def use_home(home: Path | None) -> None:
 
 def setup_django() -> None:
     global _ready
-    if _ready:
+    from django.apps import apps
+
+    if _ready or apps.ready:  # already set up (e.g. tests calling the CLI in-process)
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fallback.settings")
     django.setup()

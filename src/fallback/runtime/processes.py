@@ -47,7 +47,9 @@ class Background:
         )
         jobs = schedulers.registered()
         jobs.append(
-            schedulers.Job("heartbeat", HEARTBEAT_EVERY, lambda: heartbeat.beat(self.worker_id, kind))
+            schedulers.Job(
+                "heartbeat", HEARTBEAT_EVERY, lambda: heartbeat.beat(self.worker_id, kind)
+            )
         )
         self.scheduler = schedulers.SchedulerLoop(jobs)
 

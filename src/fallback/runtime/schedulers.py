@@ -41,7 +41,7 @@ def registered() -> list[Job]:
 
 
 class SchedulerLoop(threading.Thread):
-    """Runs every registered job on its interval until `stop()`; a failing job is logged, not fatal."""
+    """Runs each job on its interval until `stop()`; a failing job is logged, not fatal."""
 
     def __init__(self, jobs: list[Job], tick: float = 0.5) -> None:
         super().__init__(name="fallback-schedulers", daemon=True)

@@ -1,0 +1,3 @@
+from fallback.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""apply / export (being written)."""
