@@ -168,6 +168,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = None  # nothing to collect: served from the package (below)
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the web UI's CSS and vendored htmx
 # Serve straight from the package: no collectstatic step on a fresh install.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from functools import cache
 from typing import Any
@@ -12,10 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from fallback.accounts.models import Organisation, User
 from fallback.accounts.roles import Role
-
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-# A language, optionally with a region: "en", "en-GB", "es-419".
-LOCALE_RE = re.compile(r"^[a-z]{2,3}(-([A-Z]{2}|[0-9]{3}))?$")
+from fallback.accounts.validators import validate_currency, validate_locale, validate_time_zone
 
 
 @cache
@@ -41,8 +37,8 @@ class EmailAuthenticationForm(AuthenticationForm):
 class ChangePasswordForm(PasswordChangeForm):
     """Change password; the new one must differ from the current one (one-time passwords)."""
 
-    def clean_new_password2(self) -> str:
-        new: str = super().clean_new_password2()
+    def clean_new_password1(self) -> str:
+        new: str = self.cleaned_data["new_password1"]
         if new and self.user.check_password(new):
             raise forms.ValidationError(
                 "Choose a new password: this is the one you have now.", code="password_unchanged"
@@ -104,27 +100,20 @@ class OrganisationSettingsForm(forms.Form):
 
     def clean_time_zone(self) -> str:
         value: str = self.cleaned_data["time_zone"]
-        # The choices already come from zoneinfo; this guards against a stale choice list.
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise forms.ValidationError(f"{value!r} is not a known time zone.") from exc
+        validate_time_zone(value)  # the choices come from zoneinfo too; this is the rule
         return value
 
     def clean_currency(self) -> str:
-        value = self.cleaned_data["currency"].strip().upper()
-        if not CURRENCY_RE.match(value):
-            raise forms.ValidationError("Currency must be three letters, for example GBP.")
+        value: str = self.cleaned_data["currency"].strip().upper()
+        validate_currency(value)
         return value
 
     def clean_locale(self) -> str:
+        # Accept "en_gb" or "EN-gb" and store the usual spelling, "en-GB".
         raw = self.cleaned_data["locale"].strip().replace("_", "-")
         language, _, region = raw.partition("-")
         value = f"{language.lower()}-{region.upper()}" if region else language.lower()
-        if not LOCALE_RE.match(value):
-            raise forms.ValidationError(
-                "Locale must be a language code with an optional region, for example en-GB."
-            )
+        validate_locale(value)
         return value
 
 
@@ -133,9 +122,7 @@ def _role_choices(roles: list[Role]) -> list[tuple[str, str]]:
 
 
 class AddMemberForm(forms.Form):
-    email = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"})
-    )
+    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     name = forms.CharField(
         label="Name",
         max_length=150,

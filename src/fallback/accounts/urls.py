@@ -12,9 +12,7 @@ account_patterns: list[URLPattern | URLResolver] = [
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("o/<slug:org_slug>/settings/", views.org_settings, name="org_settings"),
     path("o/<slug:org_slug>/settings/members/", views.members, name="members"),
-    path(
-        "o/<slug:org_slug>/settings/members/<int:member_id>/", views.member, name="member"
-    ),
+    path("o/<slug:org_slug>/settings/members/<int:member_id>/", views.member, name="member"),
 ]
 
 # `login` and `logout` stay un-namespaced: settings.LOGIN_URL and django-axes use the names.

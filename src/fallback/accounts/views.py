@@ -60,7 +60,7 @@ class PasswordChange(PasswordChangeView):
     form_class = ChangePasswordForm
     template_name = "accounts/password_change.html"
 
-    def form_valid(self, form: ChangePasswordForm) -> HttpResponse:  # type: ignore[override]
+    def form_valid(self, form: ChangePasswordForm) -> HttpResponse:
         form.user.must_change_password = False  # saved by form.save() in super()
         response = super().form_valid(form)
         record(None, "account.password_changed", form.user)

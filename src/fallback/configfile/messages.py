@@ -115,4 +115,3 @@ def describe(error: ErrorDetails, schema: Any) -> str:
     if kind in {"value_error", "assertion_error"} and "error" in ctx:
         return str(ctx["error"])
     return f"{error['msg']} {got}"
-

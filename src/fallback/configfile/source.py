@@ -87,14 +87,34 @@ def _is_empty(node: yaml.Node) -> bool:
     )
 
 
+# PyYAML's wording for the usual slips, and what they mean to someone editing by hand.
+_PLAIN = [
+    ("'\\t'", "a tab character where YAML only allows spaces: indent with spaces"),
+    ("expected <block end>", "this line is not indented in line with the lines above it"),
+    (
+        "mapping values are not allowed here",
+        "unexpected ':' here: check this line's "
+        "indentation, or put a value that contains ': ' in quotes",
+    ),
+    (
+        "could not find expected ':'",
+        "expected 'key: value' (is a ':' missing, or is this line indented wrongly?)",
+    ),
+    ("expected <block mapping start>", "this line is not indented in line with the lines above it"),
+]
+
+
 def _syntax_error(filename: str, exc: yaml.MarkedYAMLError) -> ConfigError:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else 1
-    problem = exc.problem or "is not valid YAML"
-    if "'\\t'" in problem:
-        problem = "a tab character where YAML only allows spaces (indent with spaces)"
-    elif exc.context:
-        problem = f"{problem} ({exc.context})"
+    problem = exc.problem or "this is not valid YAML"
+    for pattern, plain in _PLAIN:
+        if pattern in problem:
+            problem = plain
+            break
+    else:
+        if exc.context:
+            problem = f"{problem} ({exc.context})"
     return ConfigError(filename, line, f"YAML syntax: {problem}")
 
 

@@ -11,7 +11,7 @@ from fallback.accounts.models import Membership, Organisation, User
 class UserRequest(HttpRequest):
     """A request behind login_required: the user is a real account."""
 
-    user: User  # type: ignore[assignment]
+    user: User
     htmx: HtmxDetails
 
 

@@ -32,7 +32,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
         database = "unreachable"
     status = 200 if database == "ok" else 503
     return JsonResponse(
-        {"status": "ok" if status == 200 else "error", "database": database, "version": __version__},
+        {
+            "status": "ok" if status == 200 else "error",
+            "database": database,
+            "version": __version__,
+        },
         status=status,
     )
 

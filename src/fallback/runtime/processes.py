@@ -12,6 +12,7 @@ import threading
 from types import FrameType
 
 from django.core.management import call_command
+from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 
 from fallback.runtime import heartbeat, housekeeping, schedulers  # noqa: F401  (registers jobs)
@@ -43,7 +44,7 @@ class Background:
             excluded_queue_names=[],
         )
         self.task_thread = threading.Thread(
-            target=self.task_worker.run, name="fallback-tasks", daemon=True
+            target=self._run_tasks, name="fallback-tasks", daemon=True
         )
         jobs = schedulers.registered()
         jobs.append(
@@ -52,6 +53,12 @@ class Background:
             )
         )
         self.scheduler = schedulers.SchedulerLoop(jobs)
+
+    def _run_tasks(self) -> None:
+        try:
+            self.task_worker.run()
+        finally:
+            connections.close_all()
 
     def start(self) -> None:
         heartbeat.beat(self.worker_id, self.kind)

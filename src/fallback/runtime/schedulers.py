@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 log = logging.getLogger("fallback.schedulers")
 
@@ -64,4 +64,5 @@ class SchedulerLoop(threading.Thread):
                     except Exception:
                         log.exception("scheduled job %s failed", job.name)
             self._stop_event.wait(self.tick)
-        close_old_connections()
+        # This thread's connection must not outlive it (PostgreSQL counts open sessions).
+        connections.close_all()
