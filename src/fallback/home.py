@@ -54,9 +54,7 @@ def load_or_create_secret_key(home: Path) -> str:
             if key:
                 return key
             time.sleep(0.05)
-        raise RuntimeError(
-            f"{key_file} is empty: delete it to generate a new secret key"
-        ) from None
+        raise RuntimeError(f"{key_file} is empty: delete it to generate a new secret key") from None
     key = secrets.token_urlsafe(50)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")

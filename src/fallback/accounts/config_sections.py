@@ -207,7 +207,7 @@ def _compare_name(ctx: ApplyContext, spec: MemberSpec, user: User) -> None:
         )
 
 
-register(
+ORGANISATION_SECTION = register(
     Section(
         key=IDENTITY,
         schema=OrganisationSpec,
@@ -217,7 +217,7 @@ register(
         required=True,
     )
 )
-register(
+MEMBERS_SECTION = register(
     Section(
         key=MEMBERS,
         schema=list[MemberSpec],

@@ -33,6 +33,11 @@ class EmailAuthenticationForm(AuthenticationForm):
             attrs={"autofocus": True, "autocomplete": "email", "spellcheck": "false"}
         )
 
+    def clean_username(self) -> str:
+        # One spelling per account, so that "Ann@X" and "ann@x" share one failure count.
+        value: str = self.cleaned_data.get("username") or ""
+        return value.strip().lower()
+
 
 class ChangePasswordForm(PasswordChangeForm):
     """Change password; the new one must differ from the current one (one-time passwords)."""

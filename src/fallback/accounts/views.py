@@ -152,7 +152,7 @@ def org_settings(request: OrgRequest) -> HttpResponse:
 
 def _roles_matrix() -> dict[str, Any]:
     roles = list(Role)
-    rows = [(CAPABILITY_LABELS[c], [can(r, c) for r in roles]) for c in Capability]
+    rows = [(CAPABILITY_LABELS[c], [(r.label, can(r, c)) for r in roles]) for c in Capability]
     return {"matrix_roles": roles, "matrix_rows": rows}
 
 
@@ -237,11 +237,14 @@ def member(request: OrgRequest, member_id: int) -> HttpResponse:
     return _member_page(request, target, form)
 
 
-def _member_page(request: OrgRequest, target: Membership, form: Form) -> HttpResponse:
+def _member_page(
+    request: OrgRequest, target: Membership, form: Form, problem: str = ""
+) -> HttpResponse:
     me = request.membership
     context = {
         "target": target,
         "form": form,
+        "problem": problem,
         "editable": _may_edit(me, target),
         "can_manage": me.can(Capability.MANAGE_MEMBERS),
         **_roles_matrix(),
@@ -268,8 +271,7 @@ def _remove(request: OrgRequest, target: Membership) -> HttpResponse:
         members_rules.remove_member(target, by=me)
     except members_rules.MembershipError as exc:
         form = RoleForm(roles=grantable_roles(me.role), initial={"role": target.role})
-        form.add_error(None, str(exc))
-        return _member_page(request, target, form)
+        return _member_page(request, target, form, problem=str(exc))
     if target.user_id == request.user.pk:
         messages.success(request, f"You are no longer a member of {request.org.name}.")
         return HttpResponseRedirect(reverse("front:home"))

@@ -23,6 +23,8 @@ class Change:
 @dataclass
 class ApplyContext:
     document: Document
+    # Everything is rolled back after a dry run; a section that would act outside the
+    # database (send an invitation, call a vendor) must skip that when this is set.
     dry_run: bool
     # Set by the organisation section, which is applied first.
     org: Organisation | None = None

@@ -121,8 +121,8 @@ def _syntax_error(filename: str, exc: yaml.MarkedYAMLError) -> ConfigError:
 def _reader_error(filename: str, text: str, exc: yaml.YAMLError) -> ConfigError:
     position = getattr(exc, "position", 0)
     line = text.count("\n", 0, position) + 1
-    character = getattr(exc, "character", "")
-    what = f"the character {character!r}" if isinstance(character, str) else "a character"
+    character = getattr(exc, "character", None)  # a code point
+    what = f"the character {chr(character)!r}" if isinstance(character, int) else "a character"
     return ConfigError(filename, line, f"YAML syntax: {what} is not allowed in a YAML file")
 
 
@@ -152,7 +152,9 @@ class _Converter:
         if self._count > MAX_VALUES:
             if not self._too_big:
                 self._too_big = True
-                self.error(line, (), f"the document expands to more than {MAX_VALUES} values")
+                # Point at the top-level entry being expanded, not at the anchor.
+                top = self.locator.line(loc[:1])
+                self.error(top, (), f"the document expands to more than {MAX_VALUES} values")
             return None
         if id(node) in self._stack:
             self.error(line, loc, "an alias refers to itself")
