@@ -97,6 +97,8 @@ def _databases() -> dict[str, Any]:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": FALLBACK_HOME / DATABASE_FILE,
+            # Tests use a file too (not shared-cache memory), so threads lock as in production.
+            "TEST": {"NAME": str(FALLBACK_HOME / ("test-" + DATABASE_FILE))},
             "OPTIONS": {
                 # WAL lets the web server read while the worker writes; IMMEDIATE avoids
                 # "database is locked" on lock upgrades; busy_timeout waits instead of failing.

@@ -50,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
     global _postgres_problem
     url = _database_url()
     config.addinivalue_line("markers", "browser: drives Chromium through Playwright")
+    config.addinivalue_line(
+        "markers", "real_password_hashing: keep the production password hashers"
+    )
     if not url.startswith(("postgres://", "postgresql://")):
         return
     _postgres_problem = _probe_postgres(url)
@@ -74,3 +77,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_report_header(config: pytest.Config) -> str:
     url = _database_url()
     return f"fallback database: {'PostgreSQL ' + url if url else 'SQLite'}"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
+    """Argon2 is slow on purpose; tests that are not about hashing use a fast hasher."""
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
+    settings = request.getfixturevalue("settings")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

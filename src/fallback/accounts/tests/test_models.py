@@ -40,5 +40,6 @@ def test_email_login_ignores_case(rf):
     assert authenticate(request, username="ANN@example.TEST", password=PASSWORD) is not None
 
 
+@pytest.mark.real_password_hashing
 def test_passwords_are_hashed_with_argon2():
     assert make_user("a@b.test").password.startswith("argon2")

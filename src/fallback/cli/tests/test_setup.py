@@ -72,6 +72,7 @@ def test_passwd_for_unknown_user_is_exit_2():
     assert r.exit_code == 2
 
 
+@pytest.mark.real_password_hashing
 def test_demo_no_serve_prepares_given_home_and_prints_a_working_login(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "FALLBACK_HOME"}}
     home = tmp_path / "demo"
