@@ -163,9 +163,12 @@ def demo(
     password_file.write_text(f"{DEMO_EMAIL} {password}\n")
     password_file.chmod(0o600)
     bootstrap.console.print(
-        f"Demo data folder: [bold]{settings.FALLBACK_HOME}[/]\n"
-        f"Open [bold]http://{host}:{port}/[/] and log in as [bold]{DEMO_EMAIL}[/] "
-        f"with password [bold]{password}[/]"
+        "[bold green]The Fallback demo is ready.[/]\n"
+        f"  Open:      [bold]http://{host}:{port}/[/]\n"
+        f"  Email:     [bold]{DEMO_EMAIL}[/]\n"
+        f"  Password:  [bold]{password}[/]\n"
+        f"  Data:      {settings.FALLBACK_HOME} (throw-away)",
+        soft_wrap=True,
     )
     if serve:
         from fallback.runtime.processes import run_serve

@@ -85,7 +85,7 @@ def test_demo_no_serve_prepares_given_home_and_prints_a_working_login(tmp_path):
         check=True,
     ).stdout
     assert "demo@fallback.test" in out
-    password = out.split("with password")[1].split()[0]
+    password = out.split("Password:")[1].split()[0]
     with sqlite3.connect(home / "fallback.sqlite3") as db:
         orgs = [r[0] for r in db.execute("SELECT slug FROM accounts_organisation ORDER BY slug")]
         hashed = db.execute(
