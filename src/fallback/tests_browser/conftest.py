@@ -6,6 +6,7 @@ A failing test leaves a screenshot in test-artifacts/ at the repository root.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -46,6 +47,8 @@ def artifacts_dir(pytestconfig: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is not installed, and CI must run the browser tests")
         pytest.skip(f"{CHROMIUM} is not installed")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
