@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "fallback.accounts",
     "fallback.audit",
     "fallback.runtime",
+    "fallback.monitor",
+    "fallback.incidents",
     "fallback.front",
 ]
 
