@@ -6,14 +6,34 @@ their own sample data (systems, replica records, a plan…) from here.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
 from django.db import transaction
+from django.utils import timezone
 
 from fallback.accounts.membership import add_member, create_organisation, update_organisation
 from fallback.accounts.models import Membership, Organisation, User
 from fallback.accounts.roles import Role
 from fallback.audit.context import acting_as
+from fallback.incidents import channels, lifecycle
+from fallback.incidents.models import Incident
+from fallback.monitor import editing, heartbeats
+from fallback.monitor.models import (
+    Check,
+    CheckRollup,
+    Criticality,
+    Resolution,
+    State,
+    StateChange,
+    System,
+    SystemKind,
+)
 
 DEMO_EMAIL = "demo@fallback.test"
+LONDON = ZoneInfo("Europe/London")
+DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8081"
 
 BUSINESSES = [
     {
@@ -45,7 +65,7 @@ BUSINESSES = [
 
 
 @transaction.atomic
-def build_demo(password: str) -> User:
+def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> User:
     with acting_as(None, "cli"):
         user = User.objects.filter(email=DEMO_EMAIL).first()
         if user is None:
@@ -70,4 +90,253 @@ def build_demo(password: str) -> User:
             for email, name, role in spec["people"]:
                 if not Membership.objects.filter(org=org, user__email=email).exists():
                     add_member(org, email, role, name=name)
+        hartley = Organisation.objects.get(slug="hartley-plumbing")
+        bluebell = Organisation.objects.get(slug="bluebell-florists")
+        if not System.objects.filter(org=hartley).exists():
+            build_monitoring(hartley, simulator_url, timezone.now())
+        if not System.objects.filter(org=bluebell).exists():
+            build_shop(bluebell, simulator_url)
     return user
+
+
+# Systems, checks, alerts and incident history, watching the simulated cloud service
+# (fallback.simulator) on loopback: the demo works with no internet at all. Intervals are
+# short and the trigger is 2 minutes, so a newcomer who takes the service down sees it go
+# down within a minute and an outage declared two minutes later.
+
+QUICK = {"interval_seconds": 10, "timeout_seconds": 5.0, "retries": 1, "retry_delay_seconds": 2.0}
+
+
+def build_monitoring(org: Organisation, sim: str, now: datetime) -> None:
+    dev = User.objects.get(email="dev.patel@hartley-plumbing.test")
+    margaret = User.objects.get(email="margaret.hartley@hartley-plumbing.test")
+    crm = editing.create_system(
+        org,
+        name="CloudCRM",
+        slug="cloudcrm",
+        kind=SystemKind.CRM,
+        criticality=Criticality.CRITICAL,
+        vendor="CloudCRM Ltd (simulated)",
+        vendor_contacts="Support: 0800 000 4242 (24 h)\nsupport@cloudcrm.test",
+        account_number="HSP-20331",
+        sla_percent=Decimal("99.9"),
+        credit_terms="5% of the monthly fee for each started hour below 99.9%, "
+        "claimed within 30 days.",
+        status_page_url=f"{sim}/status",
+        notes="Customers, quotes and orders. Everything stops without it.",
+        trigger_minutes=2,
+    )
+    xero = editing.create_system(
+        org,
+        name="Xero",
+        slug="xero",
+        kind=SystemKind.ACCOUNTING,
+        criticality=Criticality.HIGH,
+        vendor="Xero (simulated)",
+        account_number="HART-7781",
+        sla_percent=Decimal("99.9"),
+        credit_terms="Service credit of 10% of the monthly fee when availability is "
+        "below 99.9% in a month.",
+    )
+    link = editing.create_system(
+        org,
+        name="Office internet",
+        slug="office-internet",
+        kind=SystemKind.INTERNET,
+        criticality=Criticality.CRITICAL,
+        vendor="Local broadband (simulated)",
+        notes="The canaries here point at the simulator. A real installation points them at "
+        "neutral public targets, e.g. the recommended public DNS resolvers.",
+    )
+    backup = editing.create_system(
+        org,
+        name="Nightly backup",
+        slug="nightly-backup",
+        kind=SystemKind.OTHER,
+        criticality=Criticality.MEDIUM,
+        notes="The backup script on the office server pings its heartbeat after each run.",
+    )
+    for system, days in ((crm, 120), (xero, 120), (link, 120), (backup, 30)):
+        System.objects.filter(pk=system.pk).update(created_at=now - timedelta(days=days))
+        system.refresh_from_db()
+    _history(crm, xero, dev, margaret, now)
+    health = editing.create_check(
+        crm,
+        name="Health endpoint",
+        kind="http",
+        config={"url": f"{sim}/health", "max_response_ms": 1500},
+        **QUICK,
+    )
+    editing.create_check(
+        crm,
+        name="Login page",
+        kind="http",
+        config={"url": f"{sim}/login", "keyword": "Sign in to CloudCRM"},
+        **{**QUICK, "interval_seconds": 15},
+    )
+    editing.create_check(
+        crm,
+        name="Vendor status page",
+        kind="statuspage",
+        config={"url": f"{sim}/status", "component": "CRM API"},
+        **{**QUICK, "interval_seconds": 15},
+    )
+    editing.create_check(
+        xero,
+        name="API health",
+        kind="http",
+        config={"url": f"{sim}/vendors/xero/health"},
+        interval_seconds=30,
+    )
+    for n, name in enumerate(("one", "two"), start=1):
+        editing.create_check(
+            link,
+            name=f"Canary {n}",
+            kind="http",
+            config={"url": f"{sim}/canary/{name}"},
+            is_canary=True,
+            **{**QUICK, "interval_seconds": 15},
+        )
+    beat = editing.create_check(
+        backup,
+        name="Backup finished",
+        kind="heartbeat",
+        config={"period_seconds": 86400, "grace_seconds": 3600},
+    )
+    # Last night's and the night before's runs pinged (the way a script does).
+    for hours in (29, 5):
+        heartbeats.record_ping(str(beat.push_token), now - timedelta(hours=hours))
+    _response_times(health, now)
+    editing.add_maintenance(
+        org,
+        xero,
+        title="Xero's monthly maintenance",
+        weekdays="7",
+        start_time=time(2, 0),
+        duration_minutes=60,
+        time_zone=org.time_zone,
+    )
+    # Channels last: the history above must not send alerts when the demo starts.
+    channels.create_channel(
+        org,
+        name="Demo alerts page",
+        url=sim.replace("http://", "json://", 1) + "/alerts",
+        remind_every_minutes=10,
+    )
+
+
+def build_shop(org: Organisation, sim: str) -> None:
+    shop = editing.create_system(
+        org,
+        name="Web shop",
+        slug="web-shop",
+        kind=SystemKind.ECOMMERCE,
+        criticality=Criticality.CRITICAL,
+        vendor="Shopwise (simulated)",
+    )
+    editing.create_check(
+        shop,
+        name="Shop health",
+        kind="http",
+        config={"url": f"{sim}/vendors/shop/health"},
+        interval_seconds=30,
+    )
+
+
+def _at(now: datetime, months_back: int, day: int, hour: int, minute: int) -> datetime:
+    """A moment in an earlier month (London time), e.g. the 12th of last month at 09:14."""
+    first = now.astimezone(LONDON).date().replace(day=1)
+    for _ in range(months_back):
+        first = (first - timedelta(days=1)).replace(day=1)
+    local = datetime.combine(first.replace(day=day), time(hour, minute), tzinfo=LONDON)
+    return local.astimezone(UTC)
+
+
+def _change(system: System, at: datetime, to: str, reason: str = "") -> StateChange:
+    change = StateChange.objects.create(
+        org_id=system.org_id,
+        system=system,
+        at=at,
+        from_state=system.state,
+        to_state=to,
+        reason=reason,
+    )
+    System.objects.filter(pk=system.pk).update(state=to, state_since=at, state_reason=reason)
+    system.refresh_from_db()
+    lifecycle.on_system_state_change(system, change)
+    return change
+
+
+def _history(crm: System, xero: System, dev: User, margaret: User, now: datetime) -> None:
+    """Past outages, played through the incident lifecycle at the times they happened."""
+    for system in (crm, xero):
+        _change(system, system.created_at + timedelta(minutes=1), State.UP, "All checks up")
+    # Two months ago: a drill.
+    drill_at = _at(now, 2, 9, 10, 0)
+    drill = lifecycle.declare_manually(
+        crm.org,
+        [crm],
+        "Quarterly drill: CloudCRM unavailable for the morning",
+        margaret,
+        is_exercise=True,
+        summary="Practise quoting and taking orders from the fallback desk.",
+        now=drill_at,
+    )
+    lifecycle.add_note(
+        drill,
+        dev,
+        "Took 14 phone orders from the price list copy; two needed a callback for stock.",
+        now=drill_at + timedelta(minutes=95),
+    )
+    lifecycle.resolve(drill, margaret, now=drill_at + timedelta(hours=2), note="Drill over.")
+    # Last month: Xero down most of a morning, declared, then resolved by Dev.
+    down = _at(now, 1, 12, 9, 14)
+    _change(xero, down, State.DOWN, "API health: HTTP 503 Service Unavailable")
+    incident = Incident.objects.filter(org_id=xero.org_id, systems=xero).latest("opened_at")
+    lifecycle.declare(incident, None, down + timedelta(minutes=30))
+    lifecycle.add_note(
+        incident,
+        dev,
+        "Called Xero support: a fault on their side, no time given yet. Invoices today are "
+        "written from the desk with provisional numbers.",
+        now=down + timedelta(minutes=41),
+    )
+    _change(xero, down + timedelta(minutes=207), State.UP, "All checks up")
+    lifecycle.resolve(
+        incident,
+        dev,
+        now=down + timedelta(minutes=240),
+        note="Six provisional invoices re-entered in Xero.",
+    )
+    # Later last month, a short blip that never became an outage.
+    blip = _at(now, 1, 24, 14, 2)
+    _change(xero, blip, State.DOWN, "API health: timed out after 10 s")
+    _change(xero, blip + timedelta(minutes=17), State.UP, "All checks up")
+    # Earlier this week: CloudCRM slow for a while (degraded is not down).
+    slow = now - timedelta(days=3, hours=2)
+    _change(crm, slow, State.DEGRADED, "Health endpoint: answered in 2.4 s (limit 1.5 s)")
+    _change(crm, slow + timedelta(minutes=35), State.UP, "All checks up")
+
+
+def _response_times(check: Check, now: datetime) -> None:
+    """A day of hourly response times, so the chart has a shape from the start."""
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    rows = []
+    for n in range(1, 24):
+        bucket = this_hour - timedelta(hours=n)
+        busy = 9 <= bucket.astimezone(LONDON).hour <= 17
+        # Loopback answers in milliseconds; busier office hours a little slower.
+        average = 3.0 + (2.5 if busy else 0.0) + (n * 37 % 23) / 10
+        rows.append(
+            CheckRollup(
+                org_id=check.org_id,
+                for_check=check,
+                resolution=Resolution.HOUR,
+                bucket=bucket,
+                up=360,
+                timed=360,
+                total_ms=average * 360,
+                max_ms=average * 2.6,
+            )
+        )
+    CheckRollup.objects.bulk_create(rows)

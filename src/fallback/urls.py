@@ -8,4 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("fallback.accounts.urls")),
     path("", include("fallback.front.urls")),
+    path("", include("fallback.monitor.urls")),
+    path("", include("fallback.incidents.urls")),
 ]

@@ -142,8 +142,16 @@ def demo(
     ] = True,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    simulator_port: Annotated[
+        int,
+        typer.Option(help="Port of the simulated cloud service the demo's systems watch."),
+    ] = 8081,
 ) -> None:
-    """A throw-away data folder with a demo business and sample data, then serve it."""
+    """A throw-away data folder with a demo business and sample data, then serve it.
+
+    Also starts a simulated cloud service (CloudCRM) on 127.0.0.1 that the demo's systems
+    watch; take it down from its system page or with `fallback simulate down`.
+    """
     if not os.environ.get("FALLBACK_HOME"):
         os.environ["FALLBACK_HOME"] = tempfile.mkdtemp(prefix="fallback-demo-")
     bootstrap.setup_django()
@@ -158,8 +166,9 @@ def demo(
         password = password_file.read_text().split()[-1]
     else:
         password = "demo-" + secrets.token_urlsafe(6)
+    simulator_url = f"http://127.0.0.1:{simulator_port}"
     with bootstrap.console.status("Preparing the demo business…"):
-        build_demo(password)
+        build_demo(password, simulator_url)
     password_file.write_text(f"{DEMO_EMAIL} {password}\n")
     password_file.chmod(0o600)
     bootstrap.console.print(
@@ -172,5 +181,34 @@ def demo(
     )
     if serve:
         from fallback.runtime.processes import run_serve
+        from fallback.simulator.runner import Simulator
 
-        run_serve(host, port)
+        home = Path(settings.FALLBACK_HOME)
+        try:
+            simulator = Simulator("127.0.0.1", simulator_port, home=home).start()
+        except OSError as exc:
+            bootstrap.err_console.print(
+                f"[yellow]Port {simulator_port} is taken ({exc}): the simulated service is not "
+                "started, so the demo's systems will go down. Try --simulator-port.[/]"
+            )
+            simulator = None
+        if simulator is not None:
+            bootstrap.console.print(
+                f"\n[bold]Try an outage.[/] Hartley & Sons' systems watch a simulated cloud "
+                f"service, CloudCRM, at {simulator.url}/ (checked every 10–15 seconds).\n"
+                "  1. Open Systems → CloudCRM and press [bold]Take it down[/] "
+                f"(or run: fallback --home {home} simulate down).\n"
+                "  2. Within a minute it is down and an incident is suspected; the people on "
+                "duty are alerted.\n"
+                "  3. Two minutes later the outage is declared (real systems wait 30 minutes, "
+                "or a person confirms).\n"
+                "  4. Press [bold]Bring it back[/] (or: simulate up); after two good checks it "
+                "is up and the incident is recovering, ready to resolve.\n"
+                f"  Alerts sent to staff show at {simulator.url}/alerts",
+                soft_wrap=True,
+            )
+        try:
+            run_serve(host, port)
+        finally:
+            if simulator is not None:
+                simulator.stop()

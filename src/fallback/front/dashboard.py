@@ -16,6 +16,7 @@ from fallback.accounts.roles import Capability
 from fallback.audit.models import AuditEvent
 
 CARDS: list[str] = [
+    "monitor/cards/systems.html",
     "front/cards/getting_ready.html",
     "front/cards/team.html",
     "front/cards/activity.html",

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 
+from fallback.monitor.runner import EngineThread
 from fallback.runtime import heartbeat, housekeeping, schedulers  # noqa: F401  (registers jobs)
 
 log = logging.getLogger("fallback.runtime")
@@ -28,7 +29,7 @@ def migrate() -> None:
 
 
 class Background:
-    """The task worker thread and the scheduler thread of one process."""
+    """The task worker, scheduler and check engine threads of one process."""
 
     def __init__(self, kind: str, task_interval: float = 1.0) -> None:
         self.kind = kind
@@ -53,6 +54,7 @@ class Background:
             )
         )
         self.scheduler = schedulers.SchedulerLoop(jobs)
+        self.engine = EngineThread(self.worker_id)
 
     def _run_tasks(self) -> None:
         try:
@@ -64,12 +66,15 @@ class Background:
         heartbeat.beat(self.worker_id, self.kind)
         self.task_thread.start()
         self.scheduler.start()
+        self.engine.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         self.task_worker.running = False
         self.scheduler.stop()
+        self.engine.stop()
         self.task_thread.join(timeout)
         self.scheduler.join(timeout)
+        self.engine.join(timeout)
         heartbeat.stopped(self.worker_id)
 
 

@@ -1,0 +1,282 @@
+"""CloudCRM, a pretend hosted CRM: what it answers in each mode.
+
+- up: everything answers normally;
+- slow: answers, but after SLOW_SECONDS (past the demo checks' response-time limit);
+- down: /health and /login answer 503, the status page reports a major outage.
+
+The canary targets (/canary/…), the other vendors (/vendors/<name>/health) and the alert
+receiver stay up whatever the mode: they stand for the rest of the internet, the vendors
+that are fine, and the staff's phones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aiohttp import web
+
+Mode = Literal["up", "down", "slow"]
+MODES: tuple[Mode, ...] = ("up", "down", "slow")
+NAME = "CloudCRM"
+KEYWORD = "Sign in to CloudCRM"
+COMPONENTS = ["CRM API", "Web app", "Email sync"]
+SLOW_SECONDS = 2.5
+ALERTS_KEPT = 200
+
+
+@dataclass
+class Alert:
+    at: datetime
+    title: str
+    message: str
+    type: str
+
+
+@dataclass
+class Service:
+    """The simulated service's state, shared by its handlers."""
+
+    mode: Mode = "up"
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))
+    alerts: deque[Alert] = field(default_factory=lambda: deque(maxlen=ALERTS_KEPT))
+    slow_seconds: float = SLOW_SECONDS
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
+        if mode != self.mode:
+            self.mode = mode  # type: ignore[assignment]  # checked against MODES above
+            self.since = datetime.now(UTC)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "name": NAME,
+            "mode": self.mode,
+            "since": self.since.isoformat(timespec="seconds"),
+            "alerts": len(self.alerts),
+        }
+
+
+SERVICE = web.AppKey("service", Service)
+
+
+def _service(request: web.Request) -> Service:
+    return request.app[SERVICE]
+
+
+async def _wait_if_slow(service: Service) -> None:
+    if service.mode == "slow":
+        await asyncio.sleep(service.slow_seconds)
+
+
+async def health(request: web.Request) -> web.Response:
+    service = _service(request)
+    await _wait_if_slow(service)
+    if service.mode == "down":
+        return web.json_response({"status": "unavailable"}, status=503)
+    return web.json_response({"status": "ok", "version": "4.2.1"})
+
+
+async def login(request: web.Request) -> web.Response:
+    service = _service(request)
+    await _wait_if_slow(service)
+    if service.mode == "down":
+        return _page("Service unavailable", "<p>CloudCRM is having problems.</p>", status=503)
+    body = (
+        f"<h1>{KEYWORD}</h1><form><label>Email <input name=email></label>"
+        "<label>Password <input name=password type=password></label>"
+        "<button>Sign in</button></form>"
+    )
+    return _page(NAME, body)
+
+
+def _component_status(service: Service, name: str) -> str:
+    if service.mode == "down":
+        return "major_outage" if name != "Email sync" else "partial_outage"
+    if service.mode == "slow" and name == "CRM API":
+        return "degraded_performance"
+    return "operational"
+
+
+_INDICATOR = {
+    "up": ("none", "All Systems Operational"),
+    "slow": ("minor", "Degraded Performance"),
+    "down": ("major", "Major Service Outage"),
+}
+
+
+async def status_summary(request: web.Request) -> web.Response:
+    """The vendor's status page, in Atlassian Statuspage's summary.json format."""
+    service = _service(request)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    indicator, description = _INDICATOR[service.mode]
+    base = f"http://{request.host}"
+    components = [
+        {
+            "id": f"cmp{n}",
+            "name": name,
+            "status": _component_status(service, name),
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": service.since.isoformat(timespec="seconds"),
+            "position": n,
+            "description": None,
+            "showcase": True,
+            "group_id": None,
+            "page_id": "cloudcrm",
+            "group": False,
+            "only_show_if_degraded": False,
+        }
+        for n, name in enumerate(COMPONENTS, start=1)
+    ]
+    incidents: list[dict[str, Any]] = []
+    if service.mode != "up":
+        incidents.append(
+            {
+                "id": "inc1",
+                "name": "Elevated error rates" if service.mode == "down" else "Slow responses",
+                "status": "investigating",
+                "impact": indicator,
+                "created_at": service.since.isoformat(timespec="seconds"),
+                "updated_at": now,
+                "shortlink": f"{base}/status",
+                "incident_updates": [],
+            }
+        )
+    return web.json_response(
+        {
+            "page": {
+                "id": "cloudcrm",
+                "name": NAME,
+                "url": f"{base}/status",
+                "time_zone": "Etc/UTC",
+                "updated_at": now,
+            },
+            "status": {"indicator": indicator, "description": description},
+            "components": components,
+            "incidents": incidents,
+            "scheduled_maintenances": [],
+        }
+    )
+
+
+async def status_page(request: web.Request) -> web.Response:
+    service = _service(request)
+    _, description = _INDICATOR[service.mode]
+    rows = "".join(
+        f"<li>{html.escape(name)}: {_component_status(service, name).replace('_', ' ')}</li>"
+        for name in COMPONENTS
+    )
+    return _page(f"{NAME} status", f"<h1>{description}</h1><ul>{rows}</ul>")
+
+
+async def canary(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def other_vendor(request: web.Request) -> web.Response:
+    """The demo's other vendors (accounting, the web shop): always fine, whatever the mode."""
+    return web.json_response({"status": "ok", "vendor": request.match_info["name"]})
+
+
+async def receive_alert(request: web.Request) -> web.Response:
+    """Apprise's json:// posts {"version", "title", "message", "type"} here."""
+    try:
+        data = await request.json()
+    except ValueError:
+        return web.json_response({"error": "expected a JSON body"}, status=400)
+    if not isinstance(data, dict):
+        return web.json_response({"error": "expected a JSON object"}, status=400)
+    _service(request).alerts.appendleft(
+        Alert(
+            at=datetime.now(UTC),
+            title=str(data.get("title", "")),
+            message=str(data.get("message", "")),
+            type=str(data.get("type", "")),
+        )
+    )
+    return web.json_response({"received": True})
+
+
+async def alerts_page(request: web.Request) -> web.Response:
+    service = _service(request)
+    items = "".join(
+        f"<li><time>{a.at:%Y-%m-%d %H:%M:%S} UTC</time> <strong>{html.escape(a.title)}</strong>"
+        f"<pre>{html.escape(a.message)}</pre></li>"
+        for a in service.alerts
+    )
+    body = (
+        "<h1>Staff alerts received</h1>"
+        "<p>The demo's alert channel posts here (apprise <code>json://</code>), standing in "
+        "for the phones of the people on duty. Newest first; the page refreshes itself.</p>"
+        + (f"<ol reversed>{items}</ol>" if items else "<p>No alerts yet.</p>")
+    )
+    response = _page("Alerts received", body)
+    response.headers["Refresh"] = "10"
+    return response
+
+
+async def home(request: web.Request) -> web.Response:
+    service = _service(request)
+    body = (
+        f"<h1>{NAME} (simulated)</h1>"
+        f"<p>A pretend cloud CRM for the Fallback demo. Right now it is "
+        f"<strong>{service.mode}</strong> (since {service.since:%H:%M:%S} UTC).</p>"
+        "<ul><li><a href=/health>/health</a></li><li><a href=/login>/login</a></li>"
+        "<li><a href=/status/api/v2/summary.json>/status/api/v2/summary.json</a></li>"
+        "<li><a href=/alerts>/alerts</a>: alerts Fallback sent</li></ul>"
+        "<p>Take it down with <code>fallback simulate down</code>, bring it back with "
+        "<code>fallback simulate up</code>.</p>"
+    )
+    return _page(NAME, body)
+
+
+async def control_state(request: web.Request) -> web.Response:
+    return web.json_response(_service(request).state())
+
+
+async def control_set(request: web.Request) -> web.Response:
+    service = _service(request)
+    try:
+        service.set_mode(request.match_info["mode"])
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response(service.state())
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    text = (
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;"
+        "padding:0 1rem;line-height:1.5}pre{white-space:pre-wrap;background:#f3f4f6;"
+        "padding:.5rem}li{margin-bottom:.75rem}</style>"
+        f"<body>{body}</body></html>"
+    )
+    return web.Response(text=text, content_type="text/html", status=status)
+
+
+def make_app(service: Service | None = None) -> web.Application:
+    app = web.Application()
+    app[SERVICE] = service or Service()
+    app.add_routes(
+        [
+            web.get("/", home),
+            web.get("/health", health),
+            web.get("/login", login),
+            web.get("/status", status_page),
+            web.get("/status/api/v2/summary.json", status_summary),
+            web.get("/canary/{name}", canary),
+            web.get("/vendors/{name}/health", other_vendor),
+            web.post("/alerts", receive_alert),
+            web.get("/alerts", alerts_page),
+            web.get("/_control", control_state),
+            web.post("/_control/{mode}", control_set),
+        ]
+    )
+    return app
