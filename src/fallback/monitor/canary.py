@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fallback.monitor import claims
-from fallback.monitor.models import Check, State
+from fallback.monitor.models import State
 
 FRESH = 15.0  # seconds a canary outcome or a verdict is reused
 LINK_DOWN_MESSAGE = "unknown — our own connection is down"
@@ -29,10 +29,11 @@ _UNKNOWN = State.UNKNOWN.value
 
 def load_canaries(org_id: int, configs: claims.ConfigCache) -> list[claims.Claim]:
     """The organisation's enabled canary checks, ready to run (database thread)."""
-    rows = Check.objects.filter(org_id=org_id, is_canary=True, enabled=True).values_list(
-        *claims.FIELDS
+    return claims.select_claims(
+        "c.org_id = %s AND c.is_canary = %s AND c.enabled = %s ORDER BY c.id",
+        [org_id, True, True],
+        configs,
     )
-    return [claims.to_claim(row, configs)[0] for row in rows]
 
 
 class Canaries:

@@ -10,16 +10,16 @@ their next run time, when any worker takes them.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from pydantic import BaseModel
 
 from fallback.monitor import kinds, rollups
-from fallback.monitor.models import Check
 
 
 @dataclass(slots=True)
@@ -55,15 +55,20 @@ class ConfigCache:
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
-        self._items: dict[int, tuple[str, dict[str, Any], BaseModel]] = {}
+        self._items: dict[int, tuple[str, str, BaseModel]] = {}
 
-    def get(self, check_id: int, kind: str, data: dict[str, Any]) -> BaseModel:
+    def get(self, check_id: int, kind: str, text: str) -> BaseModel:
+        """The validated config of `kind` from its stored JSON `text`."""
         hit = self._items.get(check_id)
-        if hit is not None and hit[0] == kind and hit[1] == data:
+        if hit is not None and hit[0] == kind and hit[1] == text:
             return hit[2]
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise kinds.InvalidCheckConfig([("config", f"is not valid JSON: {exc}")], []) from None
         model = kinds.validate_config(kind, data)
         if hit is not None or len(self._items) < self.size:
-            self._items[check_id] = (kind, data, model)
+            self._items[check_id] = (kind, text, model)
         return model
 
     def clear(self) -> None:
@@ -73,21 +78,35 @@ class ConfigCache:
         return len(self._items)
 
 
-FIELDS = (
-    "id",
-    "org_id",
-    "system_id",
-    "kind",
-    "config",
-    "interval_seconds",
-    "timeout_seconds",
-    "retries",
-    "retry_delay_seconds",
-    "is_canary",
-    "last_ping_at",
-    "next_run_at",
-    "created_at",
-)
+def _select(where: str) -> str:
+    """The columns a Claim is made of, as each database gives them cheaply: the config as
+    JSON text (compared with the cached one, not decoded), datetimes as ISO text on SQLite
+    (parsed by datetime.fromisoformat rather than Django's converters)."""
+    if connection.vendor == "postgresql":
+        config, times = "c.config::text", "c.last_ping_at, c.next_run_at, c.created_at"
+    else:
+        config = "c.config"
+        times = "c.last_ping_at || '', c.next_run_at || '', c.created_at || ''"
+    # Only ever given constant SQL from this package (parameters go through `params`).
+    return (
+        f"SELECT c.id, c.org_id, c.system_id, c.kind, {config}, c.interval_seconds,"  # noqa: S608
+        f" c.timeout_seconds, c.retries, c.retry_delay_seconds, c.is_canary, {times}"
+        f" FROM monitor_check c INNER JOIN monitor_system s ON s.id = c.system_id WHERE {where}"
+    )
+
+
+def select_claims(where: str, params: list[Any], configs: ConfigCache) -> list[Claim]:
+    """Claims for the checks matching `where` (SQL after WHERE, over `c`, the check, and `s`,
+    its system) without claiming them: what the canaries use."""
+    with connection.cursor() as cursor:
+        cursor.execute(_select(where), params)
+        return [to_claim(row, configs)[0] for row in cursor.fetchall()]
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite: UTC without an offset, as Django stores it
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
 
 
 def next_run(previous: datetime, interval: float, now: datetime) -> datetime:
@@ -129,13 +148,13 @@ def definition_error(exc: Exception) -> str:
 def to_claim(
     row: tuple[Any, ...], configs: ConfigCache
 ) -> tuple[Claim, kinds.CheckKind[Any] | None]:
-    """A Claim (and its kind) from a row of FIELDS; an invalid definition gives `error`."""
+    """A Claim (and its kind) from a row of `_select`; an invalid definition gives `error`."""
     (
         check_id,
         org_id,
         system_id,
         kind_key,
-        data,
+        text,
         interval,
         timeout,
         retries,
@@ -150,7 +169,7 @@ def to_claim(
     error = ""
     try:
         kind = kinds.get(kind_key)
-        config = configs.get(check_id, kind_key, data)
+        config = configs.get(check_id, kind_key, text)
     except (KeyError, kinds.InvalidCheckConfig) as exc:
         kind, error = None, definition_error(exc)
     claim = Claim(
@@ -165,9 +184,9 @@ def to_claim(
         retries=int(retries),
         retry_delay=float(retry_delay),
         is_canary=bool(is_canary),
-        last_ping_at=last_ping_at,
-        due_at=due_at,
-        created_at=created_at,
+        last_ping_at=None if last_ping_at is None else _aware(last_ping_at),
+        due_at=_aware(due_at),
+        created_at=_aware(created_at),
     )
     return claim, kind
 
@@ -190,14 +209,15 @@ def claim_due(
     claims: list[Claim] = []
     updates: list[tuple[Any, str, int]] = []
     adapt = rollups.datetime_adapter()
-    with transaction.atomic():
-        query = Check.objects.filter(
-            enabled=True, next_run_at__lte=until or now, system__paused=False
-        ).order_by("next_run_at")
-        if connection.features.has_select_for_update_skip_locked:
-            query = query.select_for_update(skip_locked=True, of=("self",))
-        rows = list(query.values_list(*FIELDS)[:limit])
-        for row in rows:
+    lock = " FOR UPDATE OF c SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _select("c.enabled = %s AND s.paused = %s AND c.next_run_at <= %s")
+            + " ORDER BY c.next_run_at LIMIT %s"
+            + lock,
+            [True, False, adapt(until or now), limit],
+        )
+        for row in cursor.fetchall():
             claim, kind = to_claim(row, configs)
             if kind is not None and claim.config is not None and kind.passive:
                 following = _passive_next_run(
@@ -208,9 +228,8 @@ def claim_due(
             claims.append(claim)
             updates.append((adapt(following), worker_id[:64], claim.id))
         if updates:
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    "UPDATE monitor_check SET next_run_at = %s, claimed_by = %s WHERE id = %s",
-                    updates,
-                )
+            cursor.executemany(
+                "UPDATE monitor_check SET next_run_at = %s, claimed_by = %s WHERE id = %s",
+                updates,
+            )
     return claims

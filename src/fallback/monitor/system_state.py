@@ -26,7 +26,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from fallback.incidents import trigger  # noqa: F401  (registers the outage trigger job)
 from fallback.incidents.lifecycle import on_system_state_change
 from fallback.monitor import flapping
 from fallback.monitor.maintenance import active_windows, in_maintenance

@@ -44,7 +44,9 @@ def artifacts_dir(pytestconfig: pytest.Config) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+# Per test, not per session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, which would break later tests that call asyncio.run().
+@pytest.fixture
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):

@@ -111,3 +111,13 @@ def test_skip_link_is_the_first_thing_the_keyboard_reaches(
     expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile("#main$"))
+
+
+def test_long_email_and_organisation_name_still_fit_a_phone(page: Page, live_server: Any) -> None:
+    # No first name: the account menu shows the whole email address.
+    user = make_user("margaret.hartley-worthington@hartley-plumbing-supplies.test")
+    make_org("Hartley & Sons Plumbing and Heating Supplies Limited", owner=user)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server.url, user.email)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Hartley & Sons")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -1,3 +1,4 @@
+import json
 import threading
 import time
 from datetime import timedelta
@@ -6,7 +7,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from fallback.monitor import claims
+from fallback.monitor import claims, kinds
 from fallback.monitor.models import Check
 from fallback.monitor.tests.engine_helpers import make_check, make_system
 from fallback.testing.factories import make_org
@@ -141,25 +142,34 @@ def test_overdue_passive_check_is_looked_at_every_interval(system):
     assert check.next_run_at == now + timedelta(seconds=15)
 
 
+def url(host: str) -> str:
+    return json.dumps({"url": f"http://{host}/"})
+
+
 def test_config_cache_revalidates_when_the_config_changes():
     cache = claims.ConfigCache()
-    first = cache.get(1, "http", {"url": "http://a.example/"})
-    assert cache.get(1, "http", {"url": "http://a.example/"}) is first
-    second = cache.get(1, "http", {"url": "http://b.example/"})
+    first = cache.get(1, "http", url("a.example"))
+    assert cache.get(1, "http", url("a.example")) is first
+    second = cache.get(1, "http", url("b.example"))
     assert second is not first and second.url == "http://b.example/"
-    assert cache.get(1, "http", {"url": "http://b.example/"}) is second
+    assert cache.get(1, "http", url("b.example")) is second
 
 
 def test_a_full_config_cache_keeps_what_it_has():
     cache = claims.ConfigCache(size=2)
-    kept = [cache.get(i, "http", {"url": f"http://{i}.example/"}) for i in (1, 2)]
-    cache.get(3, "http", {"url": "http://3.example/"})
+    kept = [cache.get(i, "http", url(f"{i}.example")) for i in (1, 2)]
+    cache.get(3, "http", url("3.example"))
     assert len(cache) == 2
-    assert [cache.get(i, "http", {"url": f"http://{i}.example/"}) for i in (1, 2)] == kept
-    changed = cache.get(2, "http", {"url": "http://two.example/"})
-    assert cache.get(2, "http", {"url": "http://two.example/"}) is changed  # still cached
+    assert [cache.get(i, "http", url(f"{i}.example")) for i in (1, 2)] == kept
+    changed = cache.get(2, "http", url("two.example"))
+    assert cache.get(2, "http", url("two.example")) is changed  # still cached
     cache.clear()
     assert len(cache) == 0
+
+
+def test_stored_config_that_is_not_json_is_a_definition_error():
+    with pytest.raises(kinds.InvalidCheckConfig, match="config: is not valid JSON"):
+        claims.ConfigCache().get(1, "http", "{not json")
 
 
 @pytest.mark.django_db(transaction=True)
