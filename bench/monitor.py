@@ -6,10 +6,13 @@ rate against the same target (plain GETs, same concurrency), and the ratio.
 
 What it does: a temporary data folder (SQLite), one organisation, N systems with one HTTP check
 each (interval 1 s by default, so N checks/s are asked for) against a local aiohttp target that
-runs in a separate process. The database starts in steady state: every check's ring of raw
-results is full and six hours of minute rollups exist (what a warm-up of six hours would
-leave), and the pruning job runs on its schedule. Then one worker's engine runs: a warm-up,
-then the measured period, with figures printed every few seconds. Then the raw client runs.
+runs in a separate process. The database starts in steady state, as long running would leave
+it: every check's ring of raw results is full, six hours of minute rollups and fourteen days
+of hour rollups exist, and the pruning job runs on its schedule; so growth during the run is
+real growth, not the first hours of history filling up. (Day rollups, one row per check per
+day, are not made: a run that crosses midnight UTC adds one row per check.) Then one worker's
+engine runs: a warm-up, then the measured period, with figures printed every few seconds.
+Then the raw client runs, against the same target with the same concurrency.
 
 Usage: .venv/bin/python bench/monitor.py [--duration S] [--checks N]
        (the 10-minute run: --duration 600)
@@ -86,9 +89,10 @@ def setup_django(home: str) -> None:
 def create_checks(count: int, port: int, interval: int) -> None:
     """The organisation, systems and checks, brought to steady state.
 
-    Steady state, as after six hours of running: each check's ring has been filled and then
-    overwritten once (through the engine's own write path, so rows have their real sizes
-    and pages their real slack), and six hours of minute rollups exist.
+    Each check's ring is filled and then overwritten once, through the engine's own write
+    path (so rows have their real sizes and pages their real slack); older minute and hour
+    rollups are made in SQL, as far back as they are kept, oldest first as time would have
+    made them (so their indexes have the fill that inserting across all checks leaves).
     """
     from django.db import connection, transaction
     from django.utils import timezone
@@ -122,35 +126,43 @@ def create_checks(count: int, port: int, interval: int) -> None:
             )
             for i, s in enumerate(systems)
         )
+    # Rollup history as long running leaves it: bucket after bucket for every check, the
+    # oldest pruned as the newest come, for two retention periods. So the table and its
+    # indexes have the page fill of steady state (built straight, they would be packed
+    # tight, and grow for hours while churn loosens them).
+    minute, hour = (start for _, start in rollups.bucket_starts(now)[:2])
+    for resolution, newest, step, keep in (
+        ("minute", minute, timedelta(minutes=1), 6 * 60),
+        ("hour", hour, timedelta(hours=1), 14 * 24),
+    ):
+        for n in range(2 * keep - 1, 0, -1):
+            if n % 60 == 0 or n == 2 * keep - 1:
+                transaction.commit() if not connection.get_autocommit() else None
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO monitor_checkrollup (org_id, check_id, resolution, bucket,"
+                    " up, degraded, down, unknown, timed, total_ms, max_ms)"
+                    " SELECT org_id, id, %s, %s, 60, 0, 0, 0, 60, 243.5, 38.9"
+                    " FROM monitor_check ORDER BY id",
+                    [resolution, adapt(newest - n * step)],
+                )
+                cursor.execute(
+                    "DELETE FROM monitor_checkrollup WHERE resolution = %s AND bucket <= %s",
+                    [resolution, adapt(newest - (n + keep) * step)],
+                )
+    # The rings: filled, then overwritten once, through the engine's own write path.
     rounds = 2 * RESULT_RING
     rng = random.Random(42)  # noqa: S311  (sample data, not secrets)
     for r in range(rounds):
         at = now - timedelta(seconds=interval * (rounds - r))
         batch = []
         for check in checks:
-            # Response times as the run will see them, so rows have their real sizes.
-            ms = rng.lognormvariate(1.5, 1.0)
+            # First pass: the longest usual message, so pages get the room that months of
+            # varying response times leave; second pass: response times as the run sees them.
+            ms = 999.0 if r < RESULT_RING else rng.lognormvariate(1.5, 1.0)
             message = f"HTTP 200 in {duration_text(ms / 1000)}"
             batch.append(results.Result(check.pk, org.pk, at, State.UP, ms, message))
         results.write_results(batch)
-    # Older rollups, as far back as they are kept (the warm-up above made the newest ones).
-    minute, hour = (start for _, start in rollups.bucket_starts(now)[:2])
-    with connection.cursor() as cursor:
-        for resolution, newest, unit, keep in (
-            ("minute", minute, " minutes", 6 * 60),
-            ("hour", hour, " hours", 14 * 24),
-        ):
-            cursor.execute(
-                """
-                WITH RECURSIVE ago(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM ago WHERE n < %s)
-                INSERT OR IGNORE INTO monitor_checkrollup (org_id, check_id, resolution, bucket,
-                    up, degraded, down, unknown, timed, total_ms, max_ms)
-                SELECT c.org_id, c.id, %s, datetime(%s, '-' || ago.n || %s),
-                    60, 0, 0, 0, 60, 243.5, 38.9
-                FROM monitor_check c, ago
-                """,
-                [keep - 1, resolution, adapt(newest), unit],
-            )
 
 
 def db_bytes(path: Path) -> int:

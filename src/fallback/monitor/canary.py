@@ -14,11 +14,14 @@ a single evaluation, so a mass outage costs one canary run per organisation, not
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from fallback.monitor import claims
 from fallback.monitor.models import State
+
+log = logging.getLogger("fallback.monitor")
 
 FRESH = 15.0  # seconds a canary outcome or a verdict is reused
 LINK_DOWN_MESSAGE = "unknown — our own connection is down"
@@ -78,7 +81,12 @@ class Canaries:
 
     async def _evaluate(self, org_id: int) -> bool:
         self.evaluations += 1
-        canaries = await self._load(org_id)
+        try:
+            canaries = await self._load(org_id)
+        except Exception:
+            # Cannot tell: the failure stands as the check saw it, as without canaries.
+            log.exception("could not load the canaries of organisation %s", org_id)
+            canaries = []
         if not canaries:
             down = False
         else:

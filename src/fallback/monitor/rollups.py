@@ -143,6 +143,6 @@ def prune(now: datetime | None = None, chunk: int = PRUNE_CHUNK) -> dict[str, in
     return deleted
 
 
-@schedulers.register("monitor-rollups-prune", every=PRUNE_EVERY)
+@schedulers.register("monitor.rollups_prune", every=PRUNE_EVERY)
 def prune_job() -> None:
     prune()

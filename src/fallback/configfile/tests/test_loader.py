@@ -64,9 +64,7 @@ def test_unknown_section_reports_its_line():
         member:
           - email: ann@acme.test
         """
-    ) == [
-        f"acme.yaml:4: member: unknown section (known: {KNOWN}); did you mean 'members'?"
-    ]
+    ) == [f"acme.yaml:4: member: unknown section (known: {KNOWN}); did you mean 'members'?"]
 
 
 def test_wrong_type_reports_its_line():

@@ -130,6 +130,14 @@ def test_many_failing_checks_at_once_share_one_canary_run():
     assert sorted(link.runs) == [1, 2] and canaries.evaluations == 1
 
 
+def test_canaries_that_cannot_be_loaded_protect_nothing():
+    async def broken(org_id: int) -> list[claims.Claim]:
+        raise RuntimeError("database went away")
+
+    link = Link({1: State.DOWN})
+    assert ask(canary.Canaries(broken, link.run)) is False
+
+
 def test_organisations_are_judged_by_their_own_canaries():
     link = Link({1: State.DOWN})
     canaries = link.canaries()

@@ -121,7 +121,7 @@ def test_prune_works_through_more_rows_than_one_chunk(check):
 
 
 def test_pruning_is_a_scheduled_job():
-    job = {j.name: j for j in schedulers.registered()}["monitor-rollups-prune"]
+    job = {j.name: j for j in schedulers.registered()}["monitor.rollups_prune"]
     assert job.every <= 600
 
 
