@@ -25,7 +25,7 @@ from psycopg import sql
 
 from fallback.monitor.tests.engine_helpers import Target
 
-INTERVAL = 2.0
+INTERVAL = 3.0  # wide enough that a busy CI machine cannot blur one interval into the next
 CHECKS = 12
 WATCH = 4 * INTERVAL  # seconds observed in each phase
 
