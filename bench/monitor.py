@@ -89,10 +89,9 @@ def setup_django(home: str) -> None:
 def create_checks(count: int, port: int, interval: int) -> None:
     """The organisation, systems and checks, brought to steady state.
 
-    Each check's ring is filled and then overwritten once, through the engine's own write
-    path (so rows have their real sizes and pages their real slack); older minute and hour
-    rollups are made in SQL, as far back as they are kept, oldest first as time would have
-    made them (so their indexes have the fill that inserting across all checks leaves).
+    Minute and hour rollups as far back as they are kept, made the way time makes them; each
+    check's ring filled and then overwritten once, through the engine's own write path (so
+    rows have their real sizes and pages their real slack).
     """
     from django.db import connection, transaction
     from django.utils import timezone
@@ -135,10 +134,8 @@ def create_checks(count: int, port: int, interval: int) -> None:
         ("minute", minute, timedelta(minutes=1), 6 * 60),
         ("hour", hour, timedelta(hours=1), 14 * 24),
     ):
-        for n in range(2 * keep - 1, 0, -1):
-            if n % 60 == 0 or n == 2 * keep - 1:
-                transaction.commit() if not connection.get_autocommit() else None
-            with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for n in range(2 * keep - 1, 0, -1):
                 cursor.execute(
                     "INSERT INTO monitor_checkrollup (org_id, check_id, resolution, bucket,"
                     " up, degraded, down, unknown, timed, total_ms, max_ms)"
@@ -223,9 +220,14 @@ def main() -> None:
     parser.add_argument("--raw-seconds", type=float, default=10)
     parser.add_argument("--every", type=float, default=5, help="seconds between progress lines")
     parser.add_argument("--serve-target", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", metavar="HOME", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_target:
         serve_target()
+        return
+    if args.prepare:
+        prepare(args.prepare, args.checks, args.port, args.interval)
         return
 
     me = psutil.Process()
@@ -267,15 +269,33 @@ class Cpu:
         return text
 
 
+def prepare(home: str, checks: int, port: int, interval: int) -> None:
+    """Make the data (in a process of its own, so the engine's memory is the engine's)."""
+    setup_django(home)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Making data only: a big page cache and no journal (seconds instead of minutes).
+        cursor.execute("PRAGMA cache_size = -1000000")
+        cursor.execute("PRAGMA journal_mode = OFF")
+        cursor.execute("PRAGMA synchronous = OFF")
+    create_checks(checks, port, interval)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode = WAL")  # as Fallback runs it
+
+
 def run(args: argparse.Namespace, me: psutil.Process, home: str, port: int) -> None:
+    started = time.monotonic()
+    prepare_args = ["--prepare", home, "--port", str(port), "--checks", str(args.checks)]
+    subprocess.run(
+        [sys.executable, __file__, *prepare_args, "--interval", str(args.interval)], check=True
+    )
     setup_django(home)
     from fallback.home import DATABASE_FILE
     from fallback.monitor import rollups
     from fallback.monitor.runner import EngineThread
     from fallback.runtime.schedulers import Job, SchedulerLoop
 
-    started = time.monotonic()
-    create_checks(args.checks, port, args.interval)
     db_path = Path(home) / DATABASE_FILE
     print(
         f"{args.checks} HTTP checks every {args.interval} s "
