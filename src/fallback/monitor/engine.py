@@ -8,6 +8,9 @@ checks carry on), then, when it is still DOWN, the organisation's canaries decid
 the vendor or our own link is at fault. Results are written in batches
 (fallback.monitor.results).
 
+Checks falling due before the next poll are claimed ahead and started in 20 ms ticks, so
+polling adds no scheduling lag. Kinds keep to their check's timeout themselves; a watchdog
+gives up on an attempt that overruns it by TIMEOUT_GRACE (DOWN, "no answer within …").
 A kind that raises never stops the loop: network errors become DOWN, anything else (a bug,
 not evidence about the vendor) becomes UNKNOWN with the error in the message.
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,8 +41,10 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 TIMEOUT_GRACE = 2.0  # seconds past a check's own timeout before the engine gives up on it
+START_TICK = 0.02  # seconds: checks claimed ahead of time start together in ticks this long
 DB_RETRY_DELAY = 1.0  # after a failed claim or write (database busy, restarting…)
-CONFIG_CACHE_ROUNDS = 15  # minutes between clearing the validated-config cache
+CONNECTION_CHECK_EVERY = 60.0  # seconds between Django's connection age/health checks
+CONFIG_CACHE_EVERY = 15 * 60  # seconds between clearings of the validated-config cache
 LAG_BUCKETS = 10_001  # lag histogram: 1 ms buckets up to 10 s, then one overflow bucket
 
 _DOWN = State.DOWN.value
@@ -93,10 +100,25 @@ def make_session(concurrency: int) -> aiohttp.ClientSession:
     )
 
 
+_hygiene = threading.local()
+
+
 def _db_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run on the database thread, with Django's connection hygiene of a request."""
-    close_old_connections()
-    return fn(*args, **kwargs)
+    """Run `fn` on a database thread, keeping its connection between calls.
+
+    Django's request hygiene (close_old_connections) is applied once a minute, not per call:
+    with SQLite's default CONN_MAX_AGE of 0 it would reconnect on every batch. After an
+    error the connection is dropped, so the next call starts on a fresh one.
+    """
+    now = time.monotonic()
+    if now >= getattr(_hygiene, "next_at", 0.0):
+        _hygiene.next_at = now + CONNECTION_CHECK_EVERY
+        close_old_connections()
+    try:
+        return fn(*args, **kwargs)
+    except Exception:
+        connections.close_all()
+        raise
 
 
 class Engine:
@@ -137,6 +159,12 @@ class Engine:
         self._session: aiohttp.ClientSession | None = None
         self._semaphore = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: dict[int, tuple[asyncio.TimerHandle, list[claims.Claim]]] = {}
+        self._group = 0
+        # The timeout backstop: attempts in flight and when to give up on them. One watchdog
+        # pass a second is far cheaper than a timer per attempt.
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._overdue: set[asyncio.Task[Any]] = set()
         self._results: list[results.Result] = []
         self._pending = 0  # claimed and not yet written
         self._flush = asyncio.Event()
@@ -166,8 +194,8 @@ class Engine:
         try:
             if kind.passive:
                 return await kind.run(claim.config, ctx)
-            async with self._semaphore, asyncio.timeout(claim.timeout + TIMEOUT_GRACE):
-                return await kind.run(claim.config, ctx)
+            async with self._semaphore:
+                return await self._guarded(kind, claim, ctx)
         except TimeoutError:
             return kinds.Outcome(
                 State.DOWN, None, f"no answer within {duration_text(claim.timeout)}"
@@ -180,6 +208,32 @@ class Engine:
             return kinds.Outcome(
                 State.UNKNOWN, None, f"the check could not run: {type(exc).__name__}: {exc}"
             )
+
+    async def _guarded(
+        self, kind: kinds.CheckKind[Any], claim: claims.Claim, ctx: kinds.RunContext
+    ) -> kinds.Outcome:
+        """kind.run, given up (by the watchdog) TIMEOUT_GRACE after the check's own timeout:
+        kinds keep to ctx.timeout themselves; this is the backstop for one that does not."""
+        task = asyncio.current_task()
+        assert task is not None and claim.config is not None
+        self._deadlines[task] = asyncio.get_running_loop().time() + claim.timeout + TIMEOUT_GRACE
+        try:
+            return await kind.run(claim.config, ctx)
+        except asyncio.CancelledError:
+            if task not in self._overdue:
+                raise  # stopping
+            task.uncancel()
+            raise TimeoutError from None
+        finally:
+            del self._deadlines[task]
+            self._overdue.discard(task)
+
+    def _watchdog(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for task, deadline in list(self._deadlines.items()):
+            if deadline <= now and task not in self._overdue:
+                self._overdue.add(task)
+                task.cancel()
 
     async def _run_once(self, claim: claims.Claim) -> str:
         """One attempt, no re-tests: how the canaries are asked."""
@@ -215,14 +269,36 @@ class Engine:
             )
         return outcome
 
+    def _start(self, claimed: list[claims.Claim]) -> None:
+        for claim in claimed:
+            task = asyncio.create_task(self._run_claim(claim))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _schedule(self, claimed: list[claims.Claim]) -> None:
+        """Start each claimed check when it is due: now, or (claimed within the look-ahead)
+        at the first START_TICK after its due time, together with the others due then."""
+        now = _now()
+        due: list[claims.Claim] = []
+        later: dict[int, list[claims.Claim]] = {}
+        for claim in claimed:
+            early = (claim.due_at - now).total_seconds()
+            if early <= 0:
+                due.append(claim)
+            else:
+                later.setdefault(math.ceil(early / START_TICK), []).append(claim)
+        self._start(due)
+        loop = asyncio.get_running_loop()
+        for tick, group in later.items():
+            self._group += 1
+            handle = loop.call_later(tick * START_TICK, self._start_waiting, self._group)
+            self._waiting[self._group] = (handle, group)
+
+    def _start_waiting(self, key: int) -> None:
+        _, group = self._waiting.pop(key)
+        self._start(group)
+
     async def _run_claim(self, claim: claims.Claim) -> None:
-        early = (claim.due_at - _now()).total_seconds()
-        if early > 0:  # claimed within the look-ahead: start on the dot
-            try:
-                await asyncio.sleep(early)
-            except asyncio.CancelledError:
-                self._pending -= 1
-                raise
         self.stats.add_lag((_now() - claim.due_at).total_seconds())
         try:
             outcome = await self.execute(claim)
@@ -271,10 +347,7 @@ class Engine:
                 got = len(claimed)
                 self._pending += got
                 self.stats.claimed += got
-                for claim in claimed:
-                    task = asyncio.create_task(self._run_claim(claim))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                self._schedule(claimed)
             if got < room or room <= 0:  # caught up (or full): wait; else claim more now
                 await wait_for_event(stop, self.poll)
             else:
@@ -312,7 +385,8 @@ class Engine:
                 log.exception("writing check results failed")
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._pending, self._results, self._tasks = 0, [], set()
+        self._pending, self._results, self._tasks, self._waiting = 0, [], set(), {}
+        self._deadlines, self._overdue = {}, set()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="fallback-engine-db")
         self._refresher = ThreadPoolExecutor(1, thread_name_prefix="fallback-engine-refresh")
         self._session = make_session(self.concurrency)
@@ -323,8 +397,12 @@ class Engine:
         try:
             await self._claim_loop(stop)
         finally:
-            # Let running checks finish (their results are written); cancel the stragglers,
-            # which simply run again at their next interval.
+            # Checks not started yet are let go, running ones finish (their results are
+            # written), stragglers are cancelled: all simply run again at their next interval.
+            for handle, group in self._waiting.values():
+                handle.cancel()
+                self._pending -= len(group)
+            self._waiting.clear()
             if self._tasks:
                 _, late = await asyncio.wait(set(self._tasks), timeout=self.drain_timeout)
                 for task in late:
@@ -347,12 +425,14 @@ class Engine:
             log.info("check engine %s stopped", self.worker_id)
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
-        rounds = 0
+        seconds = 0
         while not stop.is_set():
-            await wait_for_event(stop, 60.0)
-            rounds += 1
-            self.canaries.forget()
-            if rounds % CONFIG_CACHE_ROUNDS == 0:
+            await wait_for_event(stop, 1.0)
+            seconds += 1
+            self._watchdog()
+            if seconds % 60 == 0:
+                self.canaries.forget()
+            if seconds % CONFIG_CACHE_EVERY == 0:
                 self.configs.clear()
 
 

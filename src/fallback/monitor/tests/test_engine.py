@@ -1,5 +1,6 @@
 """The engine against real loopback servers: runs, cadence, re-tests, timeouts, failures."""
 
+import asyncio
 import itertools
 import time
 from datetime import timedelta
@@ -8,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from fallback.monitor import claims, kinds
+from fallback.monitor import engine as engine_module
 from fallback.monitor.kinds import registry
 from fallback.monitor.models import CheckResult, State
 from fallback.monitor.tests.engine_helpers import (
@@ -199,3 +201,24 @@ def test_a_status_change_updates_the_system(system, target):
     make_check(system, config={"url": target.url("/ok")})
     with running_engine():
         assert wait_until(lambda: type(system).objects.get(pk=system.pk).state == State.UP)
+
+
+class Hanging(kinds.CheckKind[registry.get("http").Config]):
+    key = "test-hanging"
+    label = "Ignores its timeout"
+    Config = registry.get("http").Config
+
+    async def run(self, config, ctx):
+        await asyncio.sleep(3600)
+
+
+def test_a_kind_that_ignores_its_timeout_is_given_up_as_down(system, target, monkeypatch):
+    monkeypatch.setitem(registry._KINDS, Hanging.key, Hanging())
+    monkeypatch.setattr(engine_module, "TIMEOUT_GRACE", 0.1)
+    check = make_check(
+        system, kind=Hanging.key, config={"url": target.url("/x")}, timeout_seconds=0.2
+    )
+    with running_engine():
+        assert wait_until(lambda: seq(check) == 1, timeout=3)
+    result = last_result(check)
+    assert result.status == State.DOWN and result.message == "no answer within 200 ms"
