@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "fallback.runtime",
     "fallback.monitor",
     "fallback.incidents",
+    "fallback.replica",
     "fallback.front",
 ]
 

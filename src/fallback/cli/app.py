@@ -41,7 +41,7 @@ def root(
 
 
 # Each module adds its commands to `app`.
-from fallback.cli import config_commands, doctor, processes, setup, simulator  # noqa: E402,F401
+from fallback.cli import config_commands, doctor, processes, replica, setup, simulator  # noqa: E402,F401
 
 
 def main() -> None:

@@ -224,6 +224,31 @@ def queue_alert(
     return created
 
 
+def queue_notice(
+    org_id: int, event: str, scope: str, title: str, body: str, now: datetime | None = None
+) -> list[AlertDelivery]:
+    """Queue a notice that is about neither an incident nor a system (a held sync, a stale
+    replica) for every on-duty channel that takes `event`; `scope` makes it idempotent."""
+    now = now or timezone.now()
+    created = []
+    for channel in channels_for(org_id, event):
+        delivery, new = AlertDelivery.objects.get_or_create(
+            key=f"{event}:{scope}:{channel.pk}"[:200],
+            defaults={
+                "org_id": org_id,
+                "channel": channel,
+                "event": event,
+                "title": title[:250],
+                "body": body,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        )
+        if new:
+            created.append(delivery)
+    return created
+
+
 def was_sent_or_pending(incident: Incident, event: str) -> bool:
     """Did Fallback queue `event` for this incident (whatever became of it)?"""
     return AlertDelivery.objects.filter(

@@ -87,6 +87,9 @@ class AlertEvent(models.TextChoices):
     REMINDER = "reminder", "Reminder: outage still declared"
     RECOVERED = "recovered", "Systems back up"
     FLAPPING = "flapping", "A system is flapping"
+    SYNC_HELD = "sync_held", "A replica sync was held"
+    SYNC_FAILED = "sync_failed", "Replica syncs are failing"
+    REPLICA_STALE = "replica_stale", "The replica is older than its RPO"
 
 
 class AlertChannel(OrgOwned):

@@ -15,15 +15,12 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
-import dj_database_url
-import psycopg
 import pytest
-from psycopg import sql
 
 from fallback.monitor.tests.engine_helpers import Target
+from fallback.testing.postgres import connect, fresh_database
 
 INTERVAL = 3.0  # wide enough that a busy CI machine cannot blur one interval into the next
 CHECKS = 12
@@ -57,50 +54,11 @@ SEED = textwrap.dedent(
 )
 
 
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        return url
-    return os.environ.get("FALLBACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")
-
-
-def _connect(url: str, dbname: str) -> psycopg.Connection:
-    cfg = dj_database_url.parse(url)
-    return psycopg.connect(
-        host=cfg.get("HOST") or None,
-        port=int(cfg["PORT"]) if cfg.get("PORT") else None,
-        user=cfg.get("USER") or None,
-        password=cfg.get("PASSWORD") or None,
-        dbname=dbname,
-        connect_timeout=5,
-        autocommit=True,
-    )
-
-
 @pytest.fixture
 def database():
     """A fresh PostgreSQL database of this test's own; its URL."""
-    url = _server_url()
-    try:
-        admin = _connect(url, "postgres")
-    except psycopg.Error as exc:
-        if os.environ.get("FALLBACK_TEST_POSTGRES") == "required":
-            pytest.fail(f"PostgreSQL at {url} is unreachable ({exc}) and it is required")
-        pytest.skip(f"PostgreSQL unreachable: {str(exc).strip().splitlines()[0]}")
-    name = f"fallback_engine_workers_{uuid.uuid4().hex[:8]}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            cfg = dj_database_url.parse(url)
-            auth = cfg.get("USER") or ""
-            if cfg.get("PASSWORD"):
-                auth += f":{cfg['PASSWORD']}"
-            host = f"{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}"
-            yield f"postgresql://{auth}@{host}/{name}", url, name
-        finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with fresh_database("fallback_engine_workers") as found:
+        yield found
 
 
 def _env(db_url: str, home: Path) -> dict[str, str]:
@@ -144,7 +102,7 @@ def test_two_workers_run_each_check_once_per_interval_and_survive_a_kill(databas
                     stderr=subprocess.STDOUT,
                 )
             )
-        db = _connect(server_url, name)
+        db = connect(server_url, name)
 
         def claimers() -> set[str]:
             rows = db.execute("SELECT DISTINCT claimed_by FROM monitor_check").fetchall()

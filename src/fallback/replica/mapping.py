@@ -1,0 +1,301 @@
+"""Declarative mapping of source records onto canonical ones (fallback.replica.schema).
+
+A stream's mapping is JSON:
+
+    {"entity": "customer", "key": "id",
+     "fields": {"name": ["default_address.company", "{first_name} {last_name}"],
+                "email": "email", "currency": "=EUR",
+                "lines": {"path": "line_items", "fields": {"sku": "sku", "quantity": "quantity"}}}}
+
+A value is found by:
+- a path: `a.b.c` (nested keys), `items.0.sku` (a list position),
+  `note_attributes[name=due_date].value` (the first list element whose `name` is `due_date`);
+- a template: `{first_name} {last_name}` (paths in braces; empty parts drop out);
+- a literal: `=EUR`;
+- a JSONPath starting with `$` (python-jsonpath; the first match) — slower, for odd shapes;
+- a list of the above: the first that gives a non-empty value.
+
+Mappings are compiled once into plain functions: a sync maps every record it fetches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fallback.replica.schema import COERCE, ENTITIES, GENERIC, LINE_FIELDS, ValueProblem, derive
+
+Getter = Callable[[Any], Any]
+
+_MISSING = None
+_STEP = re.compile(r"([^.\[\]]+)(?:\[([^=\]]+)=([^\]]*)\])?")
+_TEMPLATE = re.compile(r"\{([^{}]+)\}")
+
+
+class MappingError(ValueError):
+    """A mapping that cannot be used: every problem, each with where it is."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _step(name: str, match_key: str | None, match_value: str | None) -> Getter:
+    index = int(name) if name.lstrip("-").isdigit() else None
+
+    def get(value: Any) -> Any:
+        if isinstance(value, dict):
+            value = value.get(name)
+        elif isinstance(value, list) and index is not None:
+            value = value[index] if -len(value) <= index < len(value) else None
+        else:
+            return None
+        if match_key is not None:
+            if not isinstance(value, list):
+                return None
+            for item in value:
+                if isinstance(item, dict) and str(item.get(match_key)) == match_value:
+                    return item
+            return None
+        return value
+
+    return get
+
+
+def compile_path(expr: str) -> Getter:
+    """A getter for a dotted path; raises MappingError for a malformed one."""
+    expr = expr.strip()
+    if not expr:
+        raise MappingError([("", "an empty path")])
+    if expr.startswith("$"):
+        return _jsonpath(expr)
+    parts = expr.split(".")
+    plain = all(p and "[" not in p and "]" not in p and not p.lstrip("-").isdigit() for p in parts)
+    if plain:  # the common case, kept fast: nested dict look-ups
+        if len(parts) == 1:
+            key = parts[0]
+            return lambda record: record.get(key) if isinstance(record, dict) else None
+        first, *rest = parts
+
+        def nested(record: Any) -> Any:
+            value = record.get(first) if isinstance(record, dict) else None
+            for key in rest:
+                if not isinstance(value, dict):
+                    return None
+                value = value.get(key)
+            return value
+
+        return nested
+    steps: list[Getter] = []
+    for part in parts:
+        match = _STEP.fullmatch(part)
+        if match is None:
+            raise MappingError([("", f"{expr!r} is not a path (at {part!r})")])
+        steps.append(_step(match.group(1), match.group(2), match.group(3)))
+
+    def walk(record: Any) -> Any:
+        value = record
+        for step in steps:
+            value = step(value)
+            if value is None:
+                return None
+        return value
+
+    return walk
+
+
+def _jsonpath(expr: str) -> Getter:
+    import jsonpath
+
+    try:
+        compiled = jsonpath.compile(expr)
+    except jsonpath.JSONPathError as exc:
+        raise MappingError([("", f"{expr!r} is not a valid JSONPath: {exc}")]) from None
+
+    def get(record: Any) -> Any:
+        match = compiled.match(record)
+        return match.obj if match is not None else None
+
+    return get
+
+
+def compile_value(spec: Any) -> Getter:
+    """A getter for one field's spec: path, template, literal, JSONPath or a list of them."""
+    if isinstance(spec, list):
+        if not spec:
+            raise MappingError([("", "an empty list of alternatives")])
+        getters = [compile_value(s) for s in spec]
+
+        def first(record: Any) -> Any:
+            for get in getters:
+                value = get(record)
+                if not _empty(value):
+                    return value
+            return None
+
+        return first
+    if not isinstance(spec, str):
+        raise MappingError([("", f"expected a path, a template or a list of them, got {spec!r}")])
+    if spec.startswith("="):
+        literal = spec[1:]
+        return lambda record: literal
+    if "{" in spec and not spec.startswith("$"):
+        names = _TEMPLATE.findall(spec)
+        rest = _TEMPLATE.sub("", spec)
+        if not names or "{" in rest or "}" in rest:
+            raise MappingError([("", f"{spec!r} is not a template: use {{path}} for each value")])
+        # Compiled once into literal text and getters, so filling it is a join, not a regex.
+        literals = _TEMPLATE.split(spec)[::2]
+        getters = [compile_path(name) for name in names]
+
+        def template(record: Any) -> Any:
+            parts = [literals[0]]
+            for get, literal in zip(getters, literals[1:], strict=True):
+                value = get(record)
+                if value is not None:
+                    parts.append(str(value))
+                parts.append(literal)
+            return " ".join("".join(parts).split()) or None
+
+        return template
+    return compile_path(spec)
+
+
+@dataclass
+class FieldRule:
+    name: str
+    get: Getter
+    coerce: Callable[[Any], Any] | None  # None for generic records: values kept as they came
+    lines: list[FieldRule] = field(default_factory=list)
+    is_lines: bool = False
+
+
+@dataclass
+class StreamMapping:
+    """A compiled mapping: `apply(source record)` → (key, canonical data, problems)."""
+
+    entity: str
+    key_spec: Any
+    get_key: Getter
+    rules: list[FieldRule]
+    keep_all: bool  # a generic record with no fields listed keeps the whole source record
+
+    def apply(self, record: Any) -> tuple[str | None, dict[str, Any], list[str]]:
+        problems: list[str] = []
+        raw_key = self.get_key(record)
+        key = None if _empty(raw_key) else str(raw_key)
+        if self.keep_all:
+            data = dict(record) if isinstance(record, dict) else {"value": record}
+            return key, data, problems
+        data = _map_fields(self.rules, record, problems)
+        derive(self.entity, data)
+        return key, data, problems
+
+
+def _map_fields(rules: list[FieldRule], record: Any, problems: list[str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for rule in rules:
+        value = rule.get(record)
+        if rule.is_lines:
+            items = value if isinstance(value, list) else []
+            data[rule.name] = [_map_fields(rule.lines, item, problems) for item in items]
+            continue
+        if value is None or value == "":
+            data[rule.name] = None
+        elif rule.coerce is None:
+            data[rule.name] = value
+        elif type(value) is str and rule.coerce is _TEXT:
+            data[rule.name] = value.strip()  # the common case, without the call
+        else:
+            try:
+                data[rule.name] = rule.coerce(value)
+            except ValueProblem as exc:
+                data[rule.name] = None
+                problems.append(f"{rule.name}: {exc}")
+    return data
+
+
+_TEXT = COERCE["text"]
+
+
+def parse(spec: Any, where: str = "mapping") -> StreamMapping:
+    """Validate and compile one stream's mapping; MappingError lists every problem."""
+    problems: list[tuple[str, str]] = []
+    if not isinstance(spec, dict):
+        raise MappingError(
+            [(where, f"expected a mapping with entity, key and fields, got {spec!r}")]
+        )
+    unknown = set(spec) - {"entity", "key", "fields"}
+    for name in sorted(unknown):
+        problems.append((f"{where}.{name}", "unknown setting (use entity, key and fields)"))
+    entity_key = spec.get("entity", GENERIC)
+    entity = ENTITIES.get(entity_key) if isinstance(entity_key, str) else None
+    if entity is None:
+        known = ", ".join(ENTITIES)
+        problems.append((f"{where}.entity", f"unknown record type {entity_key!r} (known: {known})"))
+    get_key: Getter = lambda record: None  # noqa: E731
+    key_spec = spec.get("key")
+    if key_spec is None:
+        problems.append((f"{where}.key", "required: the source field that identifies a record"))
+    else:
+        try:
+            get_key = compile_value(key_spec)
+        except MappingError as exc:
+            problems.extend((f"{where}.key", what) for _, what in exc.problems)
+    fields = spec.get("fields", {})
+    rules: list[FieldRule] = []
+    if not isinstance(fields, dict):
+        problems.append((f"{where}.fields", "expected field names mapped to paths"))
+        fields = {}
+    for name, value_spec in fields.items():
+        loc = f"{where}.fields.{name}"
+        target = entity.field(name) if entity is not None else None
+        generic = entity is not None and entity.key == GENERIC
+        if entity is not None and target is None and not generic:
+            known = ", ".join(f.name for f in entity.fields)
+            problems.append(
+                (loc, f"{entity.label.lower()} has no field {name!r} (fields: {known})")
+            )
+            continue
+        try:
+            if target is not None and target.type == "lines":
+                rules.append(_lines_rule(name, value_spec, loc))
+            else:
+                coerce = COERCE[target.type] if target is not None else None
+                rules.append(FieldRule(name, compile_value(value_spec), coerce))
+        except MappingError as exc:
+            problems.extend((loc + (f" {w}" if w else ""), what) for w, what in exc.problems)
+    if problems:
+        raise MappingError(problems)
+    assert entity is not None
+    keep_all = entity.key == GENERIC and not rules
+    return StreamMapping(entity.key, key_spec, get_key, rules, keep_all)
+
+
+def _lines_rule(name: str, spec: Any, loc: str) -> FieldRule:
+    if not isinstance(spec, dict) or "path" not in spec:
+        raise MappingError([("", 'expected {"path": …, "fields": {…}} for lines')])
+    rules = []
+    problems = []
+    known = {f.name: f for f in LINE_FIELDS}
+    for line_field, line_spec in (spec.get("fields") or {}).items():
+        target = known.get(line_field)
+        if target is None:
+            names = ", ".join(known)
+            problems.append(
+                (f"fields.{line_field}", f"a line has no field {line_field!r} ({names})")
+            )
+            continue
+        try:
+            rules.append(FieldRule(line_field, compile_value(line_spec), COERCE[target.type]))
+        except MappingError as exc:
+            problems.extend((f"fields.{line_field}", what) for _, what in exc.problems)
+    if problems:
+        raise MappingError(problems)
+    return FieldRule(name, compile_path(str(spec["path"])), None, rules, is_lines=True)
