@@ -57,7 +57,8 @@ def sync_command(
             f"{escape(connector)} exists in several organisations ({orgs}): add --org."
         )
         raise typer.Exit(2)
-    table = Table("Connector", "Outcome", "Fetched", "New", "Changed", "Retired", "Note")
+    table = Table("Connector", "Outcome", "Fetched", "New", "Changed", "Retired")
+    notes: list[str] = []
     failures = 0
     with (
         acting_as(None, Via.CLI),
@@ -81,17 +82,17 @@ def sync_command(
                     progress=lambda n, t=task: progress.update(t, completed=n),
                 )
             except syncing.SyncRefused as exc:
-                table.add_row(
-                    escape(c.name), "[yellow]skipped[/]", "", "", "", "", escape(str(exc))
-                )
+                table.add_row(escape(c.name), "[yellow]Skipped[/]", "", "", "", "")
+                notes.append(f"{escape(c.name)}: {escape(str(exc))}")
                 continue
             finally:
                 progress.remove_task(task)
             colours = {"applied": "green", "held": "yellow"}
             colour = colours.get(str(done.status), "red")
-            note = "; ".join(done.hold_reasons) or done.error
             if done.status != SyncStatus.APPLIED:
                 failures += 1
+                for reason in done.hold_reasons or [done.error]:
+                    notes.append(f"{escape(c.name)}: {escape(reason)}")
             table.add_row(
                 escape(c.name),
                 f"[{colour}]{done.get_status_display()}[/]",
@@ -99,8 +100,9 @@ def sync_command(
                 f"{done.created:,}",
                 f"{done.changed:,}",
                 f"{done.retired:,}",
-                escape(note),
             )
     bootstrap.console.print(table)
+    for note in notes:
+        bootstrap.console.print(note, soft_wrap=True)
     if failures:
         raise typer.Exit(FAILED)

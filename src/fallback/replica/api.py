@@ -97,10 +97,6 @@ class SyncOut(Schema):
     streams: dict[str, Any]
 
 
-class SyncRequest(Schema):
-    full: bool | None = None
-
-
 class RecordOut(Schema):
     id: int
     connector: str
@@ -248,9 +244,10 @@ def patch_connector(
     response={202: dict[str, Any], 409: dict[str, str]},
 )
 def sync_now(
-    request: HttpRequest, slug: str, connector_slug: str, payload: SyncRequest | None = None
+    request: HttpRequest, slug: str, connector_slug: str, full: bool | None = None
 ) -> tuple[int, Any]:
-    """Queue a sync now. With `Idempotency-Key`, repeating the request queues nothing more."""
+    """Queue a sync now (`?full=true` for a full sweep, `false` for changes only). With an
+    `Idempotency-Key` header, repeating the request queues nothing more."""
     m = _membership(request, slug, Capability.WORK_DESK)
     connector = _connector(m, connector_slug)
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -261,7 +258,6 @@ def sync_now(
             return 202, {"queued": False, "sync": existing.pk, "status": existing.status}
     from fallback.replica.tasks import sync_connector
 
-    full = payload.full if payload is not None else None
     result = sync_connector.enqueue(connector.pk, "api", full, request_key)
     return 202, {"queued": True, "task": str(result.id)}
 
