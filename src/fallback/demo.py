@@ -20,6 +20,9 @@ from fallback.audit.context import acting_as
 from fallback.incidents import channels, lifecycle
 from fallback.incidents.models import Incident
 from fallback.monitor import editing, heartbeats
+from fallback.replica import editing as replica_editing
+from fallback.replica.models import Connector
+from fallback.simulator.service import Credentials
 from fallback.monitor.models import (
     Check,
     CheckRollup,
@@ -64,6 +67,9 @@ BUSINESSES = [
 ]
 
 
+SIM_CREDENTIALS = Credentials()
+
+
 @transaction.atomic
 def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> User:
     with acting_as(None, "cli"):
@@ -96,7 +102,59 @@ def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> Use
             build_monitoring(hartley, simulator_url, timezone.now())
         if not System.objects.filter(org=bluebell).exists():
             build_shop(bluebell, simulator_url)
+        if not Connector.objects.filter(org__in=[hartley, bluebell]).exists():
+            build_replica(hartley, bluebell, simulator_url)
     return user
+
+
+# The replica: the simulated cloud speaks three dialects; each business copies its records
+# from it. Syncs come every 5 minutes (the worker starts the first within seconds).
+
+DEMO_SYNC = {"interval_minutes": 5, "rpo_minutes": 30}
+
+
+def build_replica(hartley: Organisation, bluebell: Organisation, sim: str) -> None:
+    crm = System.objects.get(org=hartley, slug="cloudcrm")
+    books = System.objects.get(org=hartley, slug="xero")
+    shop = System.objects.get(org=bluebell, slug="web-shop")
+    replica_editing.create_connector(
+        hartley,
+        name="CloudCRM records",
+        slug="cloudcrm",
+        kind="hubspot",
+        config={"base_url": f"{sim}/hubspot/"},
+        secrets={"token": SIM_CREDENTIALS.hubspot_token},
+        system=crm,
+        **DEMO_SYNC,
+    )
+    replica_editing.create_connector(
+        hartley,
+        name="Accounts (QuickBooks-style)",
+        slug="accounts",
+        kind="quickbooks",
+        config={
+            "base_url": f"{sim}/quickbooks/",
+            "realm_id": "9130350000000001",
+            "client_id": SIM_CREDENTIALS.quickbooks_client_id,
+            "token_url": f"{sim}/quickbooks/oauth2/v1/tokens/bearer",
+        },
+        secrets={
+            "client_secret": SIM_CREDENTIALS.quickbooks_client_secret,
+            "refresh_token": SIM_CREDENTIALS.quickbooks_refresh_token,
+        },
+        system=books,
+        **DEMO_SYNC,
+    )
+    replica_editing.create_connector(
+        bluebell,
+        name="Web shop records",
+        slug="web-shop",
+        kind="shopify",
+        config={"base_url": f"{sim}/shopify/admin/api/2024-10/"},
+        secrets={"token": SIM_CREDENTIALS.shopify_token},
+        system=shop,
+        **DEMO_SYNC,
+    )
 
 
 # Systems, checks, alerts and incident history, watching the simulated cloud service
