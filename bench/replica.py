@@ -7,6 +7,7 @@ aiohttp (following the same Link headers, same page size), and the ratio raw ÷ 
 
 What it does: a temporary data folder (SQLite); the simulator in a separate process with
 `--scale` customers; one organisation with a Shopify-like connector reading customers; then
+  0. one listing of every page, to warm the simulator's cache of rendered records;
   1. the first full sync (fetch through dlt, map, stage, guard, apply), timed;
   2. 1% of the customers changed at the source, then an incremental sync, timed;
   3. the raw aiohttp fetch of every page.
@@ -138,13 +139,20 @@ def main() -> None:
             secrets={"token": TOKEN},
         )
         print(f"{args.customers:,} customers at {base}; data folder {home}", flush=True)
+        # The simulator keeps each record's JSON once made; one listing first, so that the
+        # sync and the raw client both meet a source serving at network speed.
+        warm_s, _ = asyncio.run(raw_fetch(base))
+        print(f"simulator warmed up in {warm_s:.2f} s (not counted)", flush=True)
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         first = sync.run(connector, trigger="bench")
         first_s = time.perf_counter() - start
+        first_cpu = time.process_time() - cpu
         print(
-            f"first full sync: {first_s:.2f} s — {first.status}, {first.fetched:,} fetched,"
-            f" {first.created:,} new  (peak RSS so far {peak.peak:.0f} MB)",
+            f"first full sync: {first_s:.2f} s ({first_cpu:.2f} s CPU) — {first.status},"
+            f" {first.fetched:,} fetched,"
+            f" {first.created:,} new; fetch+map+stage {first.fetch_seconds:.2f} s, apply"
+            f" {first.apply_seconds:.2f} s  (peak RSS so far {peak.peak:.0f} MB)",
             flush=True,
         )
         assert first.status == "applied", (first.error, first.hold_reasons)

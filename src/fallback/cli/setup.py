@@ -150,7 +150,7 @@ def demo(
     """A throw-away data folder with a demo business and sample data, then serve it.
 
     Also starts a simulated cloud service (CloudCRM) on 127.0.0.1 that the demo's systems
-    watch; take it down from its system page or with `fallback simulate down`.
+    watch; take it down from its system page or with `fallback sim down`.
     """
     if not os.environ.get("FALLBACK_HOME"):
         os.environ["FALLBACK_HOME"] = tempfile.mkdtemp(prefix="fallback-demo-")
@@ -197,12 +197,12 @@ def demo(
                 f"\n[bold]Try an outage.[/] Hartley & Sons' systems watch a simulated cloud "
                 f"service, CloudCRM, at {simulator.url}/ (checked every 10–15 seconds).\n"
                 "  1. Open Systems → CloudCRM and press [bold]Take it down[/] "
-                f"(or run: fallback --home {home} simulate down).\n"
+                f"(or run: fallback --home {home} sim down).\n"
                 "  2. Within a minute it is down and an incident is suspected; the people on "
                 "duty are alerted.\n"
                 "  3. Two minutes later the outage is declared (real systems wait 30 minutes, "
                 "or a person confirms).\n"
-                "  4. Press [bold]Bring it back[/] (or: simulate up); after two good checks it "
+                "  4. Press [bold]Bring it back[/] (or: sim up); after two good checks it "
                 "is up and the incident is recovering, ready to resolve.\n"
                 f"  Alerts sent to staff show at {simulator.url}/alerts",
                 soft_wrap=True,

@@ -1,28 +1,34 @@
-"""`fallback simulate up|down|slow|status|run`: the demo's simulated cloud service."""
+"""`fallback sim …`: the simulated cloud (`simulate` still works, hidden).
+
+run | up | down | slow | status | fault NAME | faults --clear | change
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from fallback.cli import bootstrap
 from fallback.cli.app import app
 
-simulate = typer.Typer(
-    help="Take the demo's simulated cloud service (CloudCRM) down and bring it back.",
+sim = typer.Typer(
+    help="The simulated cloud (CloudCRM and a small business's data in the Shopify, HubSpot "
+    "and QuickBooks dialects): take it down, bring it back, switch on faults.",
     no_args_is_help=True,
 )
-app.add_typer(simulate, name="simulate")
+app.add_typer(sim, name="sim")
+app.add_typer(sim, name="simulate", hidden=True)  # the old name
 
 UrlOption = Annotated[
     str | None,
     typer.Option(
         "--url",
-        help="The simulator's address (default: the one `fallback demo` registered in the "
-        "data folder, else http://127.0.0.1:8081).",
+        help="The simulator's address (default: the one `fallback demo` or `fallback sim run` "
+        "registered in the data folder, else http://127.0.0.1:8081).",
         show_default=False,
     ),
 ]
@@ -35,21 +41,44 @@ def _url(given: str | None) -> str:
     return given or registered_url(home_path()) or DEFAULT_URL
 
 
-def _switch(mode: str, url: str | None, said: str) -> None:
-    from fallback.simulator.control import SimulatorUnreachable, set_mode
+def _control(url: str | None, call: Callable[[str], Any]) -> tuple[str, Any]:
+    """(the simulator's address, what `call(address)` returned), or exit saying why not."""
+    from fallback.simulator.control import SimulatorUnreachable
 
     target = _url(url)
     try:
-        state = set_mode(target, mode)
+        return target, call(target)
     except SimulatorUnreachable as exc:
-        bootstrap.err_console.print(f"[red]{exc}.[/] Is `fallback demo` running?")
+        bootstrap.err_console.print(
+            f"[red]{exc}.[/] Is `fallback demo` or `fallback sim run` running?"
+        )
         raise typer.Exit(1) from exc
-    bootstrap.console.print(f"{state['name']} at {target} is now [bold]{state['mode']}[/]. {said}")
+    except ValueError as exc:
+        bootstrap.err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
 
 
-@simulate.command()
+def _switch(mode: str, url: str | None, said: str) -> None:
+    from fallback.simulator.control import set_mode
+
+    target, state = _control(url, lambda target: set_mode(target, mode))
+    bootstrap.console.print(
+        f"{state['name']} at {target} is now [bold]{state['mode']}[/]. {said}", soft_wrap=True
+    )
+
+
+def _faults_text(faults: dict[str, dict[str, int]]) -> str:
+    if not faults:
+        return "no faults"
+    return "faults: " + ", ".join(
+        name + (f" ({', '.join(f'{k}={v}' for k, v in params.items())})" if params else "")
+        for name, params in faults.items()
+    )
+
+
+@sim.command()
 def down(url: UrlOption = None) -> None:
-    """Take the service down: its health check and login page fail, its status page says so."""
+    """Take the service down: health check, login page and APIs fail; status page says so."""
     _switch(
         "down",
         url,
@@ -58,51 +87,158 @@ def down(url: UrlOption = None) -> None:
     )
 
 
-@simulate.command()
+@sim.command()
 def up(url: UrlOption = None) -> None:
     """Bring the service back."""
     _switch("up", url, "After two good checks the system is up again.")
 
 
-@simulate.command()
+@sim.command()
 def slow(url: UrlOption = None) -> None:
     """Make the service answer slowly (degraded, not down)."""
     _switch("slow", url, "Checks with a response-time limit will report it degraded.")
 
 
-@simulate.command()
+@sim.command()
 def status(url: UrlOption = None) -> None:
-    """Say whether the service is up, down or slow."""
-    from fallback.simulator.control import SimulatorUnreachable
+    """Say whether the service is up, down or slow, which faults are on, and its size."""
     from fallback.simulator.control import status as read_status
 
-    target = _url(url)
-    try:
-        state = read_status(target)
-    except SimulatorUnreachable as exc:
-        bootstrap.err_console.print(f"[red]{exc}.[/] Is `fallback demo` running?")
-        raise typer.Exit(1) from exc
+    target, state = _control(url, read_status)
+    counts = state.get("business", {}).get("counts", {})
+    size = f"; {counts['customers']:,} customers" if "customers" in counts else ""
     bootstrap.console.print(
         f"{state['name']} at {target}: [bold]{state['mode']}[/] since {state['since']}; "
-        f"{state['alerts']} alert(s) received (see {target}/alerts)."
+        f"{_faults_text(state.get('faults', {}))}{size}; "
+        f"{state['alerts']} alert(s) received (see {target}/alerts).",
+        soft_wrap=True,
     )
 
 
-@simulate.command()
+@sim.command()
+def fault(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="errors, fail_after, ratelimit, empty, short or truncated.", show_default=False
+        ),
+    ],
+    pages: Annotated[
+        int | None, typer.Option(help="fail_after: pages that still answer (default 2).")
+    ] = None,
+    every: Annotated[
+        int | None, typer.Option(help="ratelimit: refuse every n-th call (default 3).")
+    ] = None,
+    retry_after: Annotated[
+        int | None, typer.Option(help="ratelimit: the Retry-After seconds (default 1).")
+    ] = None,
+    page: Annotated[
+        int | None, typer.Option(help="truncated: the page that is cut in half (default 2).")
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="Turn the fault off.")] = False,
+    url: UrlOption = None,
+) -> None:
+    """Switch a failure on (or --off) for every dialect's API.
+
+    errors: every call answers 500. fail_after: pages past --pages answer 500. ratelimit:
+    every --every-th call answers 429 with Retry-After. empty: lists are empty. short: no
+    page after the first. truncated: page --page is cut in half.
+    """
+    from fallback.simulator.control import clear_fault, set_fault
+
+    given = {"pages": pages, "every": every, "retry_after": retry_after, "page": page}
+    params = {key: value for key, value in given.items() if value is not None}
+    if off:
+        target, state = _control(url, lambda target: clear_fault(target, name))
+    else:
+        target, state = _control(url, lambda target: set_fault(target, name, **params))
+    bootstrap.console.print(
+        f"{state['name']} at {target}: {_faults_text(state['faults'])}.", soft_wrap=True
+    )
+
+
+@sim.command()
+def faults(
+    clear: Annotated[bool, typer.Option("--clear", help="Turn every fault off.")] = False,
+    url: UrlOption = None,
+) -> None:
+    """List the faults that are on, or turn them all off (--clear)."""
+    from fallback.simulator.control import clear_faults
+    from fallback.simulator.control import status as read_status
+
+    target, state = _control(url, clear_faults if clear else read_status)
+    bootstrap.console.print(
+        f"{state['name']} at {target}: {_faults_text(state['faults'])}.", soft_wrap=True
+    )
+
+
+@sim.command()
+def change(
+    share: Annotated[
+        float, typer.Option(help="The share of the records to change (0.01 is 1%).")
+    ] = 0.01,
+    entity: Annotated[
+        str,
+        typer.Option(help="customers, contacts, suppliers, products, orders or invoices."),
+    ] = "customers",
+    url: UrlOption = None,
+) -> None:
+    """Change some records and stamp them with the current time, for incremental syncs.
+
+    As people using the real system would: a customer's phone number, a product's price, an
+    order's status, an invoice paid.
+    """
+    from fallback.simulator.control import change as change_records
+
+    target, changed = _control(url, lambda target: change_records(target, share, entity))
+    bootstrap.console.print(f"Changed {changed:,} {entity} at {target}.", soft_wrap=True)
+
+
+@sim.command()
 def run(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+    scale: Annotated[
+        int,
+        typer.Option(
+            help="How many customers the business has, up to 100,000 (the other records in "
+            "proportion)."
+        ),
+    ] = 500,
 ) -> None:
-    """Serve the simulator on its own (`fallback demo` starts one for you)."""
+    """Serve the simulated cloud on its own (`fallback demo` starts one for you)."""
     from fallback.home import ensure_home
+    from fallback.simulator import hubspot, quickbooks, shopify
     from fallback.simulator.runner import Simulator
 
     try:
-        simulator = Simulator(host, port, home=ensure_home()).start()
+        simulator = Simulator(host, port, home=ensure_home(), scale=scale).start()
+    except ValueError as exc:
+        bootstrap.err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
     except OSError as exc:
         bootstrap.err_console.print(f"[red]Cannot listen on {host}:{port}: {exc}[/]")
         raise typer.Exit(1) from exc
-    bootstrap.console.print(f"CloudCRM (simulated) on [bold]{simulator.url}/[/]; Ctrl-C stops it.")
+    base = simulator.url
+    counts = simulator.service.business.counts
+    credentials = simulator.service.credentials
+    bootstrap.console.print(
+        f"The simulated cloud (CloudCRM) on [bold]{base}/[/]; Ctrl-C stops it.\n"
+        f"  Business:   {counts['customers']:,} customers, {counts['products']:,} products, "
+        f"{counts['suppliers']:,} suppliers, {counts['orders']:,} orders, "
+        f"{counts['invoices']:,} invoices\n"
+        f"  Shopify:    {base}{shopify.PREFIX}/  "
+        f"(header X-Shopify-Access-Token: {credentials.shopify_token})\n"
+        f"  HubSpot:    {base}{hubspot.PREFIX}/  "
+        f"(header Authorization: Bearer {credentials.hubspot_token})\n"
+        f"  QuickBooks: {base}{quickbooks.PREFIX}/v3/company/{quickbooks.DEMO_REALM}/  "
+        f"(token from {base}{quickbooks.TOKEN_PATH}, client "
+        f"{credentials.quickbooks_client_id}:{credentials.quickbooks_client_secret}, "
+        f"refresh token {credentials.quickbooks_refresh_token})\n"
+        f"  Status:     {base}/status/api/v2/summary.json    Control: {base}/_control",
+        soft_wrap=True,
+        highlight=False,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

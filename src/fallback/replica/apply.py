@@ -70,7 +70,7 @@ def _apply_stream(
                 cursor.executemany(insert, to_insert)
         to_insert.clear()
 
-    for key, name, digest, data, _cursor in staging.read(sync, stream):
+    for key, name, digest, data in staging.read(sync, stream):
         if key in seen:
             result.duplicates += 1  # the source listed it twice: the first one counts
             continue

@@ -174,6 +174,7 @@ class FieldRule:
     coerce: Callable[[Any], Any] | None  # None for generic records: values kept as they came
     lines: list[FieldRule] = field(default_factory=list)
     is_lines: bool = False
+    path: list[str] | None = None  # a plain dotted path: inlined by _generate
 
 
 @dataclass
@@ -185,6 +186,11 @@ class StreamMapping:
     get_key: Getter
     rules: list[FieldRule]
     keep_all: bool  # a generic record with no fields listed keeps the whole source record
+    map_fields: Callable[[Any, list[str]], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.map_fields is None:
+            self.map_fields = _generate(self.rules)
 
     def apply(self, record: Any) -> tuple[str | None, dict[str, Any], list[str]]:
         problems: list[str] = []
@@ -193,7 +199,8 @@ class StreamMapping:
         if self.keep_all:
             data = dict(record) if isinstance(record, dict) else {"value": record}
             return key, data, problems
-        data = _map_fields(self.rules, record, problems)
+        assert self.map_fields is not None
+        data = self.map_fields(record, problems)
         derive(self.entity, data)
         return key, data, problems
 
@@ -222,6 +229,58 @@ def _map_fields(rules: list[FieldRule], record: Any, problems: list[str]) -> dic
 
 
 _TEXT = COERCE["text"]
+
+
+def plain_path(spec: Any) -> list[str] | None:
+    """The keys of a plain dotted path (`a.b.c`), else None."""
+    if not isinstance(spec, str) or spec.startswith(("$", "=")) or "{" in spec:
+        return None
+    parts = spec.strip().split(".")
+    if all(p and "[" not in p and "]" not in p and not p.lstrip("-").isdigit() for p in parts):
+        return parts
+    return None
+
+
+def _generate(rules: list[FieldRule]) -> Callable[[Any, list[str]], dict[str, Any]]:
+    """One Python function mapping a record by all `rules`, plain paths inlined as dict
+    look-ups: a sync maps every record it fetches, and a call per field adds up. Its result
+    is exactly `_map_fields`'s; names and keys enter the source only through repr()."""
+    lines = ["def mapped(record, problems):", "    data = {}"]
+    env: dict[str, Any] = {"ValueProblem": ValueProblem, "_map_fields": _map_fields}
+    for n, rule in enumerate(rules):
+        name = repr(rule.name)
+        env[f"G{n}"], env[f"C{n}"], env[f"L{n}"] = rule.get, rule.coerce, rule.lines
+        if rule.path is not None and not rule.is_lines:
+            first, *rest = rule.path
+            lines.append(f"    v = record.get({first!r}) if isinstance(record, dict) else None")
+            lines.extend(f"    v = v.get({k!r}) if isinstance(v, dict) else None" for k in rest)
+        else:
+            lines.append(f"    v = G{n}(record)")
+        if rule.is_lines:
+            lines.append(
+                f"    data[{name}] = [_map_fields(L{n}, i, problems) for i in v]"
+                " if type(v) is list else []"
+            )
+            continue
+        lines.append("    if v is None or v == '':")
+        lines.append(f"        data[{name}] = None")
+        if rule.coerce is None:
+            lines.append("    else:")
+            lines.append(f"        data[{name}] = v")
+            continue
+        if rule.coerce is _TEXT:
+            lines.append("    elif type(v) is str:")
+            lines.append(f"        data[{name}] = v.strip()")
+        lines.append("    else:")
+        lines.append("        try:")
+        lines.append(f"            data[{name}] = C{n}(v)")
+        lines.append("        except ValueProblem as exc:")
+        lines.append(f"            data[{name}] = None")
+        lines.append(f"            problems.append({rule.name + ': '!r} + str(exc))")
+    lines.append("    return data")
+    exec(compile("\n".join(lines), "<mapping>", "exec"), env)  # noqa: S102 (see docstring)
+    function: Callable[[Any, list[str]], dict[str, Any]] = env["mapped"]
+    return function
 
 
 def parse(spec: Any, where: str = "mapping") -> StreamMapping:
@@ -268,7 +327,9 @@ def parse(spec: Any, where: str = "mapping") -> StreamMapping:
                 rules.append(_lines_rule(name, value_spec, loc))
             else:
                 coerce = COERCE[target.type] if target is not None else None
-                rules.append(FieldRule(name, compile_value(value_spec), coerce))
+                rule = FieldRule(name, compile_value(value_spec), coerce)
+                rule.path = plain_path(value_spec)
+                rules.append(rule)
         except MappingError as exc:
             problems.extend((loc + (f" {w}" if w else ""), what) for w, what in exc.problems)
     if problems:

@@ -113,6 +113,18 @@ def _date(value: Any) -> str:
 
 
 def _datetime(value: Any) -> str:
+    if type(value) is str and len(value) == 25 and value.endswith("+00:00") and value[10] == "T":
+        try:  # the usual case, already UTC: checked, not rebuilt
+            datetime.fromisoformat(value)
+            return value[:19] + "Z"
+        except ValueError:
+            pass
+    if type(value) is str and len(value) == 20 and value[-1] == "Z" and value[10] == "T":
+        try:
+            datetime.fromisoformat(value[:19])
+            return value
+        except ValueError:
+            pass
     parsed = _parse_datetime(value)
     if not isinstance(parsed, datetime):
         parsed = datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)

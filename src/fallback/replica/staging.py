@@ -8,25 +8,26 @@ large the source. A staged row is [key, name, digest, data, cursor].
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import zstandard
 
 from fallback.replica.models import StagedChunk, Sync
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 20_000
 _LEVEL = 3
 
-StagedRow = list[Any]  # [key, name, digest, data as JSON text, cursor]
+StagedRow = tuple[str, str, str, str]  # key, name, digest, the record as JSON text
 
 
 def encode(data: dict[str, Any]) -> tuple[str, str]:
     """The record as JSON text, and its digest. Keys come in the mapping's order, which is
-    fixed for a mapping, so equal records give equal text without sorting."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return text, hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    fixed for a mapping, so equal records give equal text without sorting. (orjson: a sync
+    encodes every record it fetches, and it is several times quicker than json.)"""
+    raw = orjson.dumps(data)
+    return raw.decode(), hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 class ChunkWriter:
@@ -35,14 +36,15 @@ class ChunkWriter:
     def __init__(self, sync: Sync, stream: str) -> None:
         self.sync = sync
         self.stream = stream
-        self.rows: list[StagedRow] = []
+        self.rows: list[str] = []
         self.seq = 0
         self.written = 0
         self._compressor = zstandard.ZstdCompressor(level=_LEVEL)
 
-    def add(self, row: StagedRow) -> bool:
+    def add(self, key: str, name: str, digest: str, text: str) -> bool:
         """Add a row; True when a chunk was written."""
-        self.rows.append(row)
+        head = orjson.dumps([key, name, digest]).decode()
+        self.rows.append(f"{head}\t{text}")
         if len(self.rows) >= CHUNK_ROWS:
             self.flush()
             return True
@@ -51,7 +53,7 @@ class ChunkWriter:
     def flush(self) -> None:
         if not self.rows:
             return
-        payload = json.dumps(self.rows, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = "\n".join(self.rows).encode()
         StagedChunk.objects.create(
             org_id=self.sync.org_id,
             sync=self.sync,
@@ -75,7 +77,10 @@ def read(sync: Sync, stream: str) -> Iterator[StagedRow]:
     )
     for pk in ids:
         payload = StagedChunk.objects.filter(pk=pk).values_list("payload", flat=True).get()
-        yield from json.loads(decompressor.decompress(bytes(payload)))
+        for line in decompressor.decompress(bytes(payload)).decode().split("\n"):
+            head, _, text = line.partition("\t")
+            key, name, digest = orjson.loads(head)
+            yield key, name, digest, text
 
 
 def streams(sync: Sync) -> list[str]:

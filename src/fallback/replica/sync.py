@@ -234,7 +234,7 @@ def _run_claimed(
                         stat.cursor = str(cursor)
                     name = str(data.get(title) or key) if isinstance(data, dict) else key
                     text, digest = staging.encode(data)
-                    if writer.add([key, name, digest, text, None]):
+                    if writer.add(key, name, digest, text):
                         _heartbeat(sync, connector)
             writer.flush()
         except FetchError as exc:

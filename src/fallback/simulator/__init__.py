@@ -1,12 +1,16 @@
-"""The demo's simulated cloud service, "CloudCRM", served on loopback.
+"""The simulated cloud, served on loopback for the demo and the tests (docs/SIMULATOR.md).
 
-It gives the demo organisation something real to watch: a health endpoint, a login page with
-a keyword, a vendor status page in Statuspage format, neutral canary targets, and a receiver
-that shows the staff alerts Fallback sends. It can be taken down and brought back (from the
-system page in the demo, or `fallback simulate down|up`), so a newcomer can watch a system go
-down, an outage get declared, and recovery.
+"CloudCRM" gives the demo organisation something real to watch: a health endpoint, a login
+page with a keyword, a vendor status page in Statuspage format, neutral canary targets, and
+a receiver that shows the staff alerts Fallback sends. Behind it, one small business's data
+(customers, contacts, suppliers, products, orders, invoices) in three vendors' dialects, for
+the replica to copy. It can be taken down, slowed and broken in the ways real APIs break
+(from the system page in the demo, or `fallback sim`).
 
-- `app`: the aiohttp application and its modes (up, down, slow);
+- `business`: the business, generated record by record on demand, and its changes;
+- `shopify`, `hubspot`, `quickbooks`: the dialects' endpoints over it;
+- `faults`: the failure switches; `api`: what the dialects share (gates, paging, JSON);
+- `service`: the shared state; `app`: the aiohttp application, modes and control API;
 - `runner`: serving it in a background thread, registered in the data folder;
-- `control`: finding a running simulator and switching its mode, for the CLI and the UI.
+- `control`: finding a running simulator and driving it, for the CLI, the UI and the tests.
 """

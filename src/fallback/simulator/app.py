@@ -1,68 +1,61 @@
-"""CloudCRM, a pretend hosted CRM: what it answers in each mode.
+"""CloudCRM, the simulated cloud: what it answers in each mode, and its control API.
 
 - up: everything answers normally;
 - slow: answers, but after SLOW_SECONDS (past the demo checks' response-time limit);
-- down: /health and /login answer 503, the status page reports a major outage.
+- down: /health and /login answer 503, the status page reports a major outage, and every
+  dialect's API answers 503.
 
-The canary targets (/canary/…), the other vendors (/vendors/<name>/health) and the alert
-receiver stay up whatever the mode: they stand for the rest of the internet, the vendors
-that are fine, and the staff's phones.
+The dialects (`shopify`, `hubspot`, `quickbooks`) serve one business (`business`) under
+/shopify, /hubspot and /quickbooks, with the failure switches of `faults`. The canary
+targets (/canary/…), the other vendors (/vendors/<name>/health) and the alert receiver stay
+up whatever the mode: they stand for the rest of the internet, the vendors that are fine,
+and the staff's phones.
+
+The control API: `GET /_control` (mode, faults, the business's size), `POST /_control/<mode>`,
+`POST /_control/faults/<name>` (optional JSON parameters), `DELETE /_control/faults/<name>`,
+`DELETE /_control/faults`, `POST /_control/change` (JSON `{"share", "entity"}`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-from collections import deque
-from dataclasses import dataclass, field
+import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
-Mode = Literal["up", "down", "slow"]
-MODES: tuple[Mode, ...] = ("up", "down", "slow")
-NAME = "CloudCRM"
+from fallback.simulator import hubspot, quickbooks, shopify
+from fallback.simulator.business import ENTITIES
+from fallback.simulator.faults import FAULTS
+from fallback.simulator.service import (
+    ALERTS_KEPT,
+    MODES,
+    NAME,
+    SERVICE,
+    SLOW_SECONDS,
+    Alert,
+    Mode,
+    Service,
+)
+
+__all__ = [
+    "ALERTS_KEPT",
+    "COMPONENTS",
+    "KEYWORD",
+    "MODES",
+    "NAME",
+    "SERVICE",
+    "SLOW_SECONDS",
+    "Alert",
+    "Mode",
+    "Service",
+    "make_app",
+]
+
 KEYWORD = "Sign in to CloudCRM"
 COMPONENTS = ["CRM API", "Web app", "Email sync"]
-SLOW_SECONDS = 2.5
-ALERTS_KEPT = 200
-
-
-@dataclass
-class Alert:
-    at: datetime
-    title: str
-    message: str
-    type: str
-
-
-@dataclass
-class Service:
-    """The simulated service's state, shared by its handlers."""
-
-    mode: Mode = "up"
-    since: datetime = field(default_factory=lambda: datetime.now(UTC))
-    alerts: deque[Alert] = field(default_factory=lambda: deque(maxlen=ALERTS_KEPT))
-    slow_seconds: float = SLOW_SECONDS
-
-    def set_mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
-        if mode != self.mode:
-            self.mode = mode  # type: ignore[assignment]  # checked against MODES above
-            self.since = datetime.now(UTC)
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "name": NAME,
-            "mode": self.mode,
-            "since": self.since.isoformat(timespec="seconds"),
-            "alerts": len(self.alerts),
-        }
-
-
-SERVICE = web.AppKey("service", Service)
 
 
 def _service(request: web.Request) -> Service:
@@ -222,21 +215,40 @@ async def alerts_page(request: web.Request) -> web.Response:
 
 async def home(request: web.Request) -> web.Response:
     service = _service(request)
+    counts = service.business.counts
+    faults = ", ".join(service.faults.active()) or "none"
     body = (
         f"<h1>{NAME} (simulated)</h1>"
-        f"<p>A pretend cloud CRM for the Fallback demo. Right now it is "
-        f"<strong>{service.mode}</strong> (since {service.since:%H:%M:%S} UTC).</p>"
+        f"<p>A pretend cloud service for Fallback's demo and tests. Right now it is "
+        f"<strong>{service.mode}</strong> (since {service.since:%H:%M:%S} UTC); faults on: "
+        f"{html.escape(faults)}.</p>"
         "<ul><li><a href=/health>/health</a></li><li><a href=/login>/login</a></li>"
         "<li><a href=/status/api/v2/summary.json>/status/api/v2/summary.json</a></li>"
-        "<li><a href=/alerts>/alerts</a>: alerts Fallback sent</li></ul>"
-        "<p>Take it down with <code>fallback simulate down</code>, bring it back with "
-        "<code>fallback simulate up</code>.</p>"
+        "<li><a href=/alerts>/alerts</a>: alerts Fallback sent</li>"
+        "<li><a href=/_control>/_control</a>: its state, as JSON</li></ul>"
+        f"<p>Its business, {html.escape(service.business.describe()['name'])}: "
+        f"{counts['customers']:,} customers, {counts['products']:,} products, "
+        f"{counts['suppliers']:,} suppliers, {counts['orders']:,} orders and "
+        f"{counts['invoices']:,} invoices, served in three dialects:</p><ul>"
+        f"<li>Shopify: <code>{shopify.PREFIX}/customers.json</code> "
+        "(header <code>X-Shopify-Access-Token: shpat_demo</code>)</li>"
+        f"<li>HubSpot: <code>{hubspot.PREFIX}/companies</code> "
+        "(header <code>Authorization: Bearer pat-demo</code>)</li>"
+        f"<li>QuickBooks Online: <code>{quickbooks.PREFIX}/v3/company/"
+        f"{quickbooks.DEMO_REALM}/query</code> (a token from <code>{quickbooks.TOKEN_PATH}"
+        "</code>, client <code>demo-client:demo-secret</code>, refresh token "
+        "<code>demo-refresh</code>)</li></ul>"
+        "<p>Take it down with <code>fallback sim down</code>, bring it back with "
+        "<code>fallback sim up</code>; break it in other ways with <code>fallback sim fault"
+        "</code>.</p>"
     )
     return _page(NAME, body)
 
 
 async def control_state(request: web.Request) -> web.Response:
-    return web.json_response(_service(request).state())
+    state = _service(request).state()
+    state["available_faults"] = FAULTS
+    return web.json_response(state)
 
 
 async def control_set(request: web.Request) -> web.Response:
@@ -246,6 +258,58 @@ async def control_set(request: web.Request) -> web.Response:
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response(service.state())
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; {} when there is none. ValueError when not JSON."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+async def control_fault_on(request: web.Request) -> web.Response:
+    service = _service(request)
+    try:
+        params = await _json_object(request)
+        service.faults.set(request.match_info["name"], params)
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response(service.state())
+
+
+async def control_fault_off(request: web.Request) -> web.Response:
+    service = _service(request)
+    try:
+        service.faults.clear(request.match_info["name"])
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response(service.state())
+
+
+async def control_faults_off(request: web.Request) -> web.Response:
+    service = _service(request)
+    service.faults.clear_all()
+    return web.json_response(service.state())
+
+
+async def control_change(request: web.Request) -> web.Response:
+    service = _service(request)
+    try:
+        data = await _json_object(request)
+        share = data.get("share", 0.01)
+        entity = data.get("entity", "customers")
+        if isinstance(share, bool) or not isinstance(share, int | float):
+            raise ValueError(f"share must be a number (got {share!r})")
+        if not isinstance(entity, str) or entity not in ENTITIES:
+            raise ValueError(f"entity must be one of {', '.join(ENTITIES)} (got {entity!r})")
+        changed = service.business.change(float(share), entity)
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"changed": changed, "entity": entity, "share": share})
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:
@@ -264,6 +328,9 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
 def make_app(service: Service | None = None) -> web.Application:
     app = web.Application()
     app[SERVICE] = service or Service()
+    shopify.add_routes(app)
+    hubspot.add_routes(app)
+    quickbooks.add_routes(app)
     app.add_routes(
         [
             web.get("/", home),
@@ -276,6 +343,10 @@ def make_app(service: Service | None = None) -> web.Application:
             web.post("/alerts", receive_alert),
             web.get("/alerts", alerts_page),
             web.get("/_control", control_state),
+            web.post("/_control/change", control_change),
+            web.delete("/_control/faults", control_faults_off),
+            web.post("/_control/faults/{name}", control_fault_on),
+            web.delete("/_control/faults/{name}", control_fault_off),
             web.post("/_control/{mode}", control_set),
         ]
     )

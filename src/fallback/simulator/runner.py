@@ -1,7 +1,7 @@
 """Serve the simulator in a background thread, registered in the data folder while it runs.
 
 The registration (REGISTRATION in FALLBACK_HOME: its URL and process id) is how the web
-interface knows to offer its "take it down" button, and how `fallback simulate` finds it.
+interface knows to offer its "take it down" button, and how `fallback sim` finds it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from fallback.simulator.app import Service, make_app
+from fallback.simulator.business import DEFAULT_CUSTOMERS, Business
 
 REGISTRATION = "simulator.json"
 DEFAULT_PORT = 8081
@@ -24,12 +25,18 @@ class Simulator:
     """A running simulator; `stop()` ends it and removes its registration."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, home: Path | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        home: Path | None = None,
+        scale: int = DEFAULT_CUSTOMERS,
     ) -> None:
+        """`scale`: how many customers the business has (the other records in proportion);
+        ValueError when outside 1..100,000."""
         self.host = host
         self.port = port
         self.home = home
-        self.service = Service()
+        self.service = Service(business=Business(customers=scale))
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()

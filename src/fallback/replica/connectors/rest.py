@@ -186,8 +186,12 @@ def read_pages(
 
     Errors become FetchError saying what failed and whether records had already come.
     """
+    from dlt.common.jsonpath import compile_path
     from dlt.sources.rest_api import rest_api_source
 
+    if isinstance(endpoint.get("data_selector"), str):
+        # dlt parses a text selector again for every page (a yacc parser: slow); once is enough.
+        endpoint = {**endpoint, "data_selector": compile_path(endpoint["data_selector"])}
     config: Any = {
         "client": {**client, "session": dlt_session()},
         "resources": [{"name": name, "endpoint": endpoint}],

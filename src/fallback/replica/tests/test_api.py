@@ -125,11 +125,11 @@ def test_records_as_of_a_moment_and_their_versions(client, world):
     )
     Record.objects.create(**common, data={"price": "12.00"}, valid_from=now - timedelta(days=1))
     t = world["token"]
-    status, current = call(client, "get", "/orgs/acme/records?entity=product", t)
+    _, current = call(client, "get", "/orgs/acme/records?entity=product", t)
     assert [r["data"]["price"] for r in current] == ["12.00"]
     then = (now - timedelta(days=1, hours=12)).isoformat().replace("+00:00", "Z")
-    status, past = call(client, "get", f"/orgs/acme/records?entity=product&as_of={then}", t)
+    _, past = call(client, "get", f"/orgs/acme/records?entity=product&as_of={then}", t)
     assert [r["data"]["price"] for r in past] == ["10.00"]
-    status, versions = call(client, "get", f"/orgs/acme/records/{old.pk}/versions", t)
+    _, versions = call(client, "get", f"/orgs/acme/records/{old.pk}/versions", t)
     assert [v["data"]["price"] for v in versions] == ["12.00", "10.00"]
     assert call(client, "get", "/orgs/acme/records?entity=spaceship", t)[0] == 422

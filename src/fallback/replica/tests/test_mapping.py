@@ -139,3 +139,19 @@ def test_every_problem_in_a_mapping_is_listed_with_its_place():
 def test_unknown_entity_names_the_known_ones():
     with pytest.raises(MappingError, match=r"unknown record type 'client'.*customer"):
         parse({"entity": "client", "key": "id"})
+
+
+def test_generated_mapping_gives_what_the_rules_say():
+    from fallback.replica.connectors.shopify import STREAMS
+    from fallback.replica.mapping import _map_fields
+
+    odd = {**SHOPIFY_CUSTOMER, "state": "maybe", "default_address": "not an object"}
+    for stream in STREAMS.values():
+        mapping = parse(stream.mapping)
+        for record in (SHOPIFY_CUSTOMER, odd, {}, {"id": 5, "line_items": "x"}):
+            slow_problems: list[str] = []
+            fast_problems: list[str] = []
+            assert mapping.map_fields(record, fast_problems) == _map_fields(
+                mapping.rules, record, slow_problems
+            )
+            assert fast_problems == slow_problems

@@ -265,7 +265,7 @@ def test_an_abandoned_sync_is_failed_and_its_staging_dropped(org, sim):
         org=org, connector=connector, started_at=long_ago, heartbeat_at=long_ago
     )
     writer = staging.ChunkWriter(dead, "customers")
-    writer.add(["1", "x", "d", "{}", None])
+    writer.add("1", "x", "d", "{}")
     writer.flush()
     syncing.run(connector)
     dead.refresh_from_db()

@@ -8,20 +8,20 @@ import urllib.request
 
 import apprise
 import pytest
-from typer.testing import CliRunner
 
-from fallback.cli.app import app
 from fallback.simulator import control
 from fallback.simulator.app import KEYWORD
+from fallback.simulator.business import iso_local, parse_time
 from fallback.simulator.runner import REGISTRATION, Simulator
-
-
-@pytest.fixture
-def sim(tmp_path):
-    simulator = Simulator("127.0.0.1", 0, home=tmp_path).start()
-    simulator.service.slow_seconds = 0.3
-    yield simulator
-    simulator.stop()
+from fallback.simulator.tests.client import (
+    SHOPIFY,
+    call,
+    hubspot_walk,
+    quickbooks_token,
+    quickbooks_walk,
+    shopify_url,
+    shopify_walk,
+)
 
 
 def fetch(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, str]:
@@ -71,6 +71,14 @@ def test_slow_service_answers_late_and_reports_degraded_performance(sim):
     assert time.monotonic() - started >= 0.3
     components = {c["name"]: c["status"] for c in summary(sim)["components"]}
     assert components["CRM API"] == "degraded_performance"
+
+
+def test_home_page_names_the_dialects_their_credentials_and_the_commands(sim):
+    status, page = fetch(sim.url + "/")
+    assert status == 200
+    for words in ("shpat_demo", "pat-demo", "demo-client:demo-secret", "fallback sim down"):
+        assert words in page
+    assert "500 customers" in page
 
 
 def test_canaries_stay_up_when_the_service_is_down(sim):
@@ -146,30 +154,86 @@ def test_nothing_listening_is_unreachable_naming_the_address():
         control.status("http://127.0.0.1:9")
 
 
-# --------------------------------------------------------------------- CLI
-
-runner = CliRunner()
+# ------------------------------------------------------------ the simulated cloud
 
 
-def test_cli_takes_the_service_down_and_brings_it_back(sim):
-    r = runner.invoke(app, ["simulate", "down", "--url", sim.url])
-    assert r.exit_code == 0, r.output
-    assert "is now down" in r.output
-    assert sim.service.mode == "down"
-    r = runner.invoke(app, ["simulate", "up", "--url", sim.url])
-    assert r.exit_code == 0 and sim.service.mode == "up"
+def test_control_state_lists_faults_and_the_business_scale(sim):
+    control.set_fault(sim.url, "ratelimit", every=4)
+    state = control.status(sim.url)
+    assert state["faults"] == {"ratelimit": {"every": 4, "retry_after": 1}}
+    assert set(state["available_faults"]) == {
+        "errors",
+        "fail_after",
+        "ratelimit",
+        "empty",
+        "short",
+        "truncated",
+    }
+    assert state["business"]["counts"]["customers"] == 500
+    assert state["business"]["changed"]["customers"] == 0
 
 
-def test_cli_finds_the_simulator_registered_in_the_data_folder(sim, tmp_path, monkeypatch):
-    monkeypatch.setenv("FALLBACK_HOME", str(tmp_path))
-    r = runner.invoke(app, ["simulate", "slow"])
-    assert r.exit_code == 0, r.output
-    assert sim.service.mode == "slow"
-    r = runner.invoke(app, ["simulate", "status"])
-    assert r.exit_code == 0 and "slow" in r.output
+def test_change_through_the_control_api_is_served_changed_everywhere(sim):
+    assert control.change(sim.url, share=0.01, entity="customers") == 5
+    assert control.status(sim.url)["business"]["changed"]["customers"] == 5
+    index = sim.service.business.changed("customers")[0]
+    phone = sim.service.business.customer(index).phone
+    shopify = call(shopify_url(sim.url, "customers", limit=250), headers=SHOPIFY).json()
+    assert any(c["phone"] == phone for c in shopify["customers"] if c["id"] == index + 1)
+    with pytest.raises(ValueError, match="entity"):
+        control.change(sim.url, entity="widgets")
 
 
-def test_cli_without_a_simulator_says_so_and_exits_1():
-    r = runner.invoke(app, ["simulate", "status", "--url", "http://127.0.0.1:9"])
-    assert r.exit_code == 1
-    assert "Is `fallback demo` running?" in r.output
+def test_every_customer_is_the_same_in_every_dialect(sim):
+    control.change(sim.url, share=0.1, entity="customers")  # changes show everywhere too
+    shopify = shopify_walk(sim.url, "customers", limit=250)[0]
+    companies = hubspot_walk(sim.url, "companies", limit=100)[0]
+    contacts = hubspot_walk(sim.url, "contacts", limit=100)[0]
+    quickbooks = quickbooks_walk(sim.url, quickbooks_token(sim.url), "Customer", page_size=500)[0]
+    assert len(shopify) == len(companies) == len(quickbooks) == 500
+    people = {}
+    for contact in contacts:
+        people.setdefault(contact["properties"]["associatedcompanyid"], contact["properties"])
+    for shop, company, books in zip(shopify, companies, quickbooks, strict=True):
+        hub = company["properties"]
+        assert str(shop["id"]) == company["id"] == books["Id"]
+        address = shop["default_address"]
+        assert address["company"] == hub["name"] == books["DisplayName"]
+        assert shop["phone"] == hub["phone"] == books["PrimaryPhone"]["FreeFormNumber"]
+        assert shop["email"] == books["PrimaryEmailAddr"]["Address"]
+        assert (shop["first_name"], shop["last_name"]) == (books["GivenName"], books["FamilyName"])
+        person = people[company["id"]]
+        assert (person["firstname"], person["lastname"]) == (shop["first_name"], shop["last_name"])
+        assert address["zip"] == hub["zip"] == books["BillAddr"]["PostalCode"]
+        assert address["city"] == hub["city"] == books["BillAddr"]["City"]
+        assert shop["currency"] == books["CurrencyRef"]["value"]
+        assert shop["updated_at"] == books["MetaData"]["LastUpdatedTime"]
+        assert parse_time(shop["updated_at"]) == parse_time(company["updatedAt"])
+
+
+def test_a_hundred_thousand_customers_start_instantly_and_page_quickly(tmp_path):
+    started = time.monotonic()
+    simulator = Simulator("127.0.0.1", 0, home=tmp_path, scale=100_000).start()
+    try:
+        assert time.monotonic() - started < 1.0
+        reply = call(shopify_url(simulator.url, "customers", limit=250), headers=SHOPIFY)
+        assert len(reply.json()["customers"]) == 250
+        last = call(
+            shopify_url(
+                simulator.url,
+                "customers",
+                limit=250,
+                updated_at_min=iso_local(simulator.service.business.started),
+            ),
+            headers=SHOPIFY,
+        )
+        assert last.json() == {"customers": []}
+        assert control.status(simulator.url)["business"]["counts"]["customers"] == 100_000
+    finally:
+        simulator.stop()
+    assert time.monotonic() - started < 5.0
+
+
+def test_scale_outside_the_limits_is_refused():
+    with pytest.raises(ValueError, match="100,000"):
+        Simulator("127.0.0.1", 0, scale=200_000)
