@@ -20,9 +20,6 @@ from fallback.audit.context import acting_as
 from fallback.incidents import channels, lifecycle
 from fallback.incidents.models import Incident
 from fallback.monitor import editing, heartbeats
-from fallback.replica import editing as replica_editing
-from fallback.replica.models import Connector
-from fallback.simulator.service import Credentials
 from fallback.monitor.models import (
     Check,
     CheckRollup,
@@ -33,6 +30,9 @@ from fallback.monitor.models import (
     System,
     SystemKind,
 )
+from fallback.replica import editing as replica_editing
+from fallback.replica.models import Connector
+from fallback.simulator.service import Credentials
 
 DEMO_EMAIL = "demo@fallback.test"
 LONDON = ZoneInfo("Europe/London")

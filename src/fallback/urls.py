@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("fallback.front.urls")),
     path("", include("fallback.monitor.urls")),
     path("", include("fallback.incidents.urls")),
+    path("", include("fallback.replica.urls")),
 ]
