@@ -18,6 +18,7 @@ from fallback.replica import staging
 from fallback.replica.models import Ended, Record, Sync
 
 INSERT_BATCH = 2000
+SQLITE_CACHE_KIB = 32 * 1024
 UPDATE_BATCH = 500
 
 
@@ -33,6 +34,11 @@ class Applied:
 def apply(sync: Sync, entities: dict[str, str], *, retire: bool, at: datetime) -> Applied:
     """Apply every staged stream of `sync`; `entities` maps stream → canonical entity."""
     result = Applied()
+    if connection.vendor == "sqlite":
+        # A big sync touches every page of the record table's indexes; SQLite's default
+        # 2 MB page cache would write and re-read them many times over.
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     with transaction.atomic():
         for stream, entity in entities.items():
             _apply_stream(sync, stream, entity, retire=retire, at=at, result=result)

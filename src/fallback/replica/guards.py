@@ -53,8 +53,9 @@ def reasons(connector: Connector, sync: Sync, fetch_error: str | None) -> list[s
                 )
         missing = int(now.get("missing_key", 0))
         if missing:
+            have = "record has" if missing == 1 else "records have"
             held.append(
-                f"{name}: {missing:,} of {fetched:,} records have no key"
+                f"{name}: {missing:,} of {fetched:,} {have} no key"
                 f" ({now.get('key_path', 'key')!s} is empty): has the source changed shape?"
             )
         held.extend(_lost_fields(name, now, previous_any))

@@ -125,6 +125,35 @@ def _jsonpath(expr: str) -> Getter:
     return get
 
 
+def _inline_path(var: str, source: str, parts: list[str]) -> list[str]:
+    """Lines setting `var` to the value at a plain path of `source` (keys through repr)."""
+    first, *rest = parts
+    lines = [f"    {var} = {source}.get({first!r}) if isinstance({source}, dict) else None"]
+    lines.extend(f"    {var} = {var}.get({k!r}) if isinstance({var}, dict) else None" for k in rest)
+    return lines
+
+
+def _generate_template(literals: list[str], names: list[str]) -> Getter:
+    lines = ["def template(record):"]
+    env: dict[str, Any] = {}
+    pieces = [f"L{0}"]
+    env["L0"] = literals[0]
+    for n, name in enumerate(names):
+        parts = plain_path(name)
+        if parts is not None:
+            lines.extend(_inline_path(f"p{n}", "record", parts))
+        else:
+            env[f"G{n}"] = compile_path(name)
+            lines.append(f"    p{n} = G{n}(record)")
+        env[f"L{n + 1}"] = literals[n + 1]
+        pieces.append(f"('' if p{n} is None else str(p{n}))")
+        pieces.append(f"L{n + 1}")
+    lines.append(f"    return ' '.join(({' + '.join(pieces)}).split()) or None")
+    exec(compile("\n".join(lines), "<template>", "exec"), env)  # noqa: S102 (names via repr)
+    template: Getter = env["template"]
+    return template
+
+
 def compile_value(spec: Any) -> Getter:
     """A getter for one field's spec: path, template, literal, JSONPath or a list of them."""
     if isinstance(spec, list):
@@ -150,20 +179,8 @@ def compile_value(spec: Any) -> Getter:
         rest = _TEMPLATE.sub("", spec)
         if not names or "{" in rest or "}" in rest:
             raise MappingError([("", f"{spec!r} is not a template: use {{path}} for each value")])
-        # Compiled once into literal text and getters, so filling it is a join, not a regex.
-        literals = _TEMPLATE.split(spec)[::2]
-        getters = [compile_path(name) for name in names]
-
-        def template(record: Any) -> Any:
-            parts = [literals[0]]
-            for get, literal in zip(getters, literals[1:], strict=True):
-                value = get(record)
-                if value is not None:
-                    parts.append(str(value))
-                parts.append(literal)
-            return " ".join("".join(parts).split()) or None
-
-        return template
+        # Compiled once into Python (plain paths inlined), so filling it is string joins.
+        return _generate_template(_TEMPLATE.split(spec)[::2], names)
     return compile_path(spec)
 
 
@@ -186,13 +203,16 @@ class StreamMapping:
     get_key: Getter
     rules: list[FieldRule]
     keep_all: bool  # a generic record with no fields listed keeps the whole source record
-    map_fields: Callable[[Any, list[str]], dict[str, Any]] | None = None
+    map_fields: Callable[[Any, list[str], list[int]], dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.map_fields is None:
             self.map_fields = _generate(self.rules)
 
-    def apply(self, record: Any) -> tuple[str | None, dict[str, Any], list[str]]:
+    def apply(
+        self, record: Any, filled: list[int] | None = None
+    ) -> tuple[str | None, dict[str, Any], list[str]]:
+        """Map one record; `filled` (one counter per rule) counts the fields given a value."""
         problems: list[str] = []
         raw_key = self.get_key(record)
         key = None if _empty(raw_key) else str(raw_key)
@@ -200,7 +220,7 @@ class StreamMapping:
             data = dict(record) if isinstance(record, dict) else {"value": record}
             return key, data, problems
         assert self.map_fields is not None
-        data = self.map_fields(record, problems)
+        data = self.map_fields(record, problems, filled if filled is not None else [0] * 64)
         derive(self.entity, data)
         return key, data, problems
 
@@ -241,19 +261,19 @@ def plain_path(spec: Any) -> list[str] | None:
     return None
 
 
-def _generate(rules: list[FieldRule]) -> Callable[[Any, list[str]], dict[str, Any]]:
+def _generate(
+    rules: list[FieldRule],
+) -> Callable[[Any, list[str], list[int]], dict[str, Any]]:
     """One Python function mapping a record by all `rules`, plain paths inlined as dict
     look-ups: a sync maps every record it fetches, and a call per field adds up. Its result
     is exactly `_map_fields`'s; names and keys enter the source only through repr()."""
-    lines = ["def mapped(record, problems):", "    data = {}"]
+    lines = ["def mapped(record, problems, filled):", "    data = {}"]
     env: dict[str, Any] = {"ValueProblem": ValueProblem, "_map_fields": _map_fields}
     for n, rule in enumerate(rules):
         name = repr(rule.name)
         env[f"G{n}"], env[f"C{n}"], env[f"L{n}"] = rule.get, rule.coerce, rule.lines
         if rule.path is not None and not rule.is_lines:
-            first, *rest = rule.path
-            lines.append(f"    v = record.get({first!r}) if isinstance(record, dict) else None")
-            lines.extend(f"    v = v.get({k!r}) if isinstance(v, dict) else None" for k in rest)
+            lines.extend(_inline_path("v", "record", rule.path))
         else:
             lines.append(f"    v = G{n}(record)")
         if rule.is_lines:
@@ -261,25 +281,30 @@ def _generate(rules: list[FieldRule]) -> Callable[[Any, list[str]], dict[str, An
                 f"    data[{name}] = [_map_fields(L{n}, i, problems) for i in v]"
                 " if type(v) is list else []"
             )
+            lines.append(f"    if data[{name}]:")
+            lines.append(f"        filled[{n}] += 1")
             continue
         lines.append("    if v is None or v == '':")
         lines.append(f"        data[{name}] = None")
         if rule.coerce is None:
             lines.append("    else:")
             lines.append(f"        data[{name}] = v")
+            lines.append(f"        filled[{n}] += 1")
             continue
         if rule.coerce is _TEXT:
             lines.append("    elif type(v) is str:")
             lines.append(f"        data[{name}] = v.strip()")
+            lines.append(f"        filled[{n}] += 1")
         lines.append("    else:")
         lines.append("        try:")
         lines.append(f"            data[{name}] = C{n}(v)")
+        lines.append(f"            filled[{n}] += 1")
         lines.append("        except ValueProblem as exc:")
         lines.append(f"            data[{name}] = None")
         lines.append(f"            problems.append({rule.name + ': '!r} + str(exc))")
     lines.append("    return data")
     exec(compile("\n".join(lines), "<mapping>", "exec"), env)  # noqa: S102 (see docstring)
-    function: Callable[[Any, list[str]], dict[str, Any]] = env["mapped"]
+    function: Callable[[Any, list[str], list[int]], dict[str, Any]] = env["mapped"]
     return function
 
 

@@ -144,9 +144,19 @@ class Ended(models.TextChoices):
 
 
 class Record(OrgOwned):
-    """One version of one source record, mapped to its canonical entity."""
+    """One version of one source record, mapped to its canonical entity.
 
-    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="records")
+    The table grows by a row per new or changed record, so it carries only the indexes its
+    queries need: the foreign keys' own indexes are left out where a composite index below
+    starts with the same column (org, connector) or nothing looks rows up by it (sync).
+    """
+
+    org = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    connector = models.ForeignKey(
+        Connector, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     stream = models.CharField(max_length=80)
     entity = models.CharField(max_length=20)
     key = models.CharField(max_length=200)
@@ -156,7 +166,9 @@ class Record(OrgOwned):
     valid_from = models.DateTimeField()
     valid_to = models.DateTimeField(null=True, blank=True)
     ended = models.CharField(max_length=8, choices=Ended.choices, default="", blank=True)
-    sync = models.ForeignKey(Sync, on_delete=models.SET_NULL, null=True, related_name="+")
+    sync = models.ForeignKey(
+        Sync, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [

@@ -17,7 +17,7 @@ import zstandard
 from fallback.replica.models import StagedChunk, Sync
 
 CHUNK_ROWS = 20_000
-_LEVEL = 3
+_LEVEL = 1  # staging lives minutes: speed over size
 
 StagedRow = tuple[str, str, str, str]  # key, name, digest, the record as JSON text
 

@@ -214,10 +214,11 @@ def _run_claimed(
         writer = staging.ChunkWriter(sync, stream.name)
         title = ENTITIES[mapping.entity].title
         get_cursor = _cursor_getter(stream)
+        filled = [0] * len(mapping.rules)
         try:
             for page in prefetch(kind.fetch(config, ctx, stream, since)):
                 for record in page:
-                    key, data, found = mapping.apply(record)
+                    key, data, found = mapping.apply(record, filled)
                     stat.fetched += 1
                     if found:
                         problem_count += len(found)
@@ -226,9 +227,6 @@ def _run_claimed(
                     if key is None:
                         stat.missing_key += 1
                         continue
-                    for name, value in data.items():
-                        if value is not None and value != []:
-                            stat.filled[name] = stat.filled.get(name, 0) + 1
                     cursor = get_cursor(record) if get_cursor else None
                     if cursor is not None and (stat.cursor is None or str(cursor) > stat.cursor):
                         stat.cursor = str(cursor)
@@ -237,8 +235,10 @@ def _run_claimed(
                     if writer.add(key, name, digest, text):
                         _heartbeat(sync, connector)
             writer.flush()
+            _count_filled(stat, mapping, filled)
         except FetchError as exc:
             writer.flush()
+            _count_filled(stat, mapping, filled)
             if not exc.partial and stat.fetched == 0 and not any(s.fetched for s in stats.values()):
                 staging.drop(sync)
                 sync.fetch_seconds = time.monotonic() - clock
@@ -265,6 +265,12 @@ def _run_claimed(
         _alert_held(connector, sync)
         return sync
     return _apply(connector, sync, compiled)
+
+
+def _count_filled(stat: StreamStats, mapping: StreamMapping, filled: list[int]) -> None:
+    """Fields that had a value, per field (records without a key included: they are few,
+    and the guards hold the sync for them anyway)."""
+    stat.filled = {rule.name: count for rule, count in zip(mapping.rules, filled, strict=False)}
 
 
 def _cursor_getter(stream: Stream) -> Any:
