@@ -60,7 +60,16 @@ def serve_target() -> None:
         print(runner.addresses[0][1], flush=True)
         await asyncio.Event().wait()
 
-    asyncio.run(main())
+    # The target is the harness, not what is measured: the quickest loop leaves the most
+    # of the machine to the engine.
+    try:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main())
 
 
 def start_target() -> tuple[subprocess.Popen[str], int]:
@@ -212,7 +221,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=15, help="seconds before measuring")
-    parser.add_argument("--checks", type=int, default=2500, help="HTTP checks")
+    parser.add_argument("--checks", type=int, default=2100, help="HTTP checks")
     parser.add_argument("--interval", type=int, default=1, help="seconds between runs")
     parser.add_argument(
         "--concurrency", type=int, default=500, help="requests in flight (the engine's default)"
@@ -313,9 +322,9 @@ def run(args: argparse.Namespace, me: psutil.Process, home: str, port: int) -> N
     thread.start()
     try:
         time.sleep(args.warmup)
-        engine.stats.reset()
-        tables_before = table_bytes(db_path)
+        tables_before = table_bytes(db_path)  # a full scan: before the clock starts
         size_before = db_bytes(db_path)
+        engine.stats.reset()
         begin = last_at = time.monotonic()
         written_before = last_written = engine.stats.written
         cpu_before = sum(me.cpu_times()[:2])
@@ -360,7 +369,11 @@ def run(args: argparse.Namespace, me: psutil.Process, home: str, port: int) -> N
         f" ({grown or 'no table or index changed size'})"
     )
 
-    raw = asyncio.run(raw_rate(port, args.checks, args.concurrency, args.raw_seconds))
+    # The raw client on the same kind of event loop as the engine, for a fair ratio.
+    from fallback.monitor.runner import loop_factory
+
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        raw = runner.run(raw_rate(port, args.checks, args.concurrency, args.raw_seconds))
     print(f"raw aiohttp client: {raw:.0f} GETs/s at concurrency {args.concurrency}")
     figures = {
         "checks_per_s": round(checks_per_s, 1),

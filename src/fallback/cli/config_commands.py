@@ -32,7 +32,7 @@ def apply_command(
         bool, typer.Option("--dry-run", help="Show what would change, and change nothing.")
     ] = False,
 ) -> None:
-    """Create or update organisations (members, systems, checks) from a YAML file.
+    """Create or update organisations from a YAML file (members, systems, alert channels…).
 
     All or nothing: any problem is reported as FILE:LINE and nothing is changed.
     """
@@ -64,7 +64,7 @@ def export_command(
         typer.Option("--output", "-o", help="Write to this file instead of standard output."),
     ] = None,
 ) -> None:
-    """Write organisations (members, systems, checks) in the format `fallback apply` reads."""
+    """Write organisations (members, systems, alert channels…) as `fallback apply` reads them."""
     bootstrap.setup_django()
     from fallback.accounts.models import Organisation
     from fallback.configfile.export import export_config

@@ -55,3 +55,25 @@ Text = Annotated[StrictStr, AfterValidator(_not_blank)]
 Slug = Annotated[StrictStr, StringConstraints(max_length=60), AfterValidator(_slug)]
 # Compared and stored in lower case, as accounts are.
 Email = Annotated[StrictStr, StringConstraints(max_length=254), AfterValidator(_email)]
+
+
+# Secrets are never written in a config file (files end up in repositories and backups):
+# a secret setting names the environment variable that holds it, read when the file is applied.
+ENV_PREFIX = "env:"
+
+
+def _env_reference(value: str) -> str:
+    if not value.startswith(ENV_PREFIX) or len(value) <= len(ENV_PREFIX):
+        raise ValueError(
+            "secrets are not written in config files: give the environment variable that "
+            f"holds it, as env:NAME (got a value starting {value[:4]!r}…)"
+        )
+    return value
+
+
+EnvReference = Annotated[StrictStr, AfterValidator(_env_reference)]
+
+
+def env_name(reference: str) -> str:
+    """ "env:SHOP_TOKEN" -> "SHOP_TOKEN"."""
+    return reference[len(ENV_PREFIX) :]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fallback.monitor import rollups  # noqa: F401  (registers the pruning job)
@@ -14,6 +15,16 @@ from fallback.monitor.engine import Engine, wait_for_event
 log = logging.getLogger("fallback.monitor")
 
 RESTART_DELAY = 5.0  # seconds before the engine starts again after an unexpected crash
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it exists (Linux, macOS): the engine spends most of its time
+    in the loop's transport code, which uvloop does in C. Otherwise asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 class EngineThread(threading.Thread):
@@ -28,7 +39,8 @@ class EngineThread(threading.Thread):
         self._stopping = False
 
     def run(self) -> None:
-        asyncio.run(self._main())
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -13,27 +13,17 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from fallback.configfile.context import ApplyContext
 from fallback.configfile.errors import SectionError
-from fallback.configfile.fields import Slug, Text
+from fallback.configfile.fields import EnvReference, Slug, Text, env_name
 from fallback.configfile.registry import Problem, Section, register
 from fallback.monitor.models import System
 from fallback.replica import editing
 from fallback.replica.models import Connector
 
 CONNECTORS = "connectors"
-ENV_PREFIX = "env:"
-
-
-def _env_reference(value: str) -> str:
-    if not value.startswith(ENV_PREFIX) or len(value) <= len(ENV_PREFIX):
-        raise ValueError(
-            "secrets are not written in config files: give the environment variable that "
-            f"holds it, as env:NAME (got a value starting {value[:4]!r}…)"
-        )
-    return value
 
 
 class ConnectorSpec(BaseModel):
@@ -50,7 +40,7 @@ class ConnectorSpec(BaseModel):
     rpo_minutes: Annotated[StrictInt, Field(ge=1)] | None = None
     drop_guard_percent: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
     enabled: StrictBool | None = None
-    secrets: dict[str, Annotated[StrictStr, AfterValidator(_env_reference)]] | None = None
+    secrets: dict[str, EnvReference] | None = None
 
 
 SETTINGS = [
@@ -81,7 +71,7 @@ def check_connectors(
         if spec.system is not None and "systems" in document and spec.system not in systems:
             yield (i, "system"), f"no system {spec.system!r} is listed under systems"
         for name, ref in (spec.secrets or {}).items():
-            var = ref[len(ENV_PREFIX) :]
+            var = env_name(ref)
             if var not in os.environ:
                 yield (i, "secrets", name), f"the environment variable {var} is not set"
 
@@ -132,7 +122,7 @@ def apply_connectors(ctx: ApplyContext, connectors: list[ConnectorSpec]) -> None
                     raise SectionError((*loc, "system"), f"no system {spec.system!r}")
             values["system"] = system
         secrets = {
-            name: os.environ.get(ref[len(ENV_PREFIX) :], "")
+            name: os.environ.get(env_name(ref), "")
             for name, ref in (spec.secrets or {}).items()
         }
         connector = current.get(spec.slug)

@@ -222,3 +222,31 @@ def test_a_kind_that_ignores_its_timeout_is_given_up_as_down(system, target, mon
         assert wait_until(lambda: seq(check) == 1, timeout=3)
     result = last_result(check)
     assert result.status == State.DOWN and result.message == "no answer within 200 ms"
+
+
+def test_the_limiter_lets_at_most_its_slots_in_and_serves_in_order():
+    async def scenario():
+        limiter = engine_module.Limiter(2)
+        inside, most, order = 0, 0, []
+
+        async def holder(n):
+            nonlocal inside, most
+            async with limiter:
+                inside += 1
+                most = max(most, inside)
+                order.append(n)
+                await asyncio.sleep(0.01)
+                inside -= 1
+
+        tasks = [asyncio.create_task(holder(n)) for n in range(6)]
+        await asyncio.sleep(0)
+        tasks[3].cancel()  # cancelled while waiting: must not take or leak a slot
+        await asyncio.gather(*tasks, return_exceptions=True)
+        async with limiter:  # every slot came back
+            pass
+        return most, order, limiter._free
+
+    most, order, free = asyncio.run(scenario())
+    assert most == 2
+    assert order == [0, 1, 2, 4, 5]
+    assert free == 2
