@@ -122,8 +122,7 @@ def apply_connectors(ctx: ApplyContext, connectors: list[ConnectorSpec]) -> None
                     raise SectionError((*loc, "system"), f"no system {spec.system!r}")
             values["system"] = system
         secrets = {
-            name: os.environ.get(env_name(ref), "")
-            for name, ref in (spec.secrets or {}).items()
+            name: os.environ.get(env_name(ref), "") for name, ref in (spec.secrets or {}).items()
         }
         connector = current.get(spec.slug)
         try:
