@@ -32,7 +32,7 @@ from typing import Any, ParamSpec, TypeVar
 import aiohttp
 from django.db import close_old_connections, connections
 
-from fallback.monitor import canary, claims, kinds, results
+from fallback.monitor import canary, claims, kinds, results, rollups
 from fallback.monitor.kinds.base import duration_text
 from fallback.monitor.models import State
 
@@ -46,6 +46,7 @@ START_TICK = 0.02  # seconds: checks claimed ahead of time start together in tic
 DB_RETRY_DELAY = 1.0  # after a failed claim or write (database busy, restarting…)
 CONNECTION_CHECK_EVERY = 60.0  # seconds between Django's connection age/health checks
 CONFIG_CACHE_EVERY = 15 * 60  # seconds between clearings of the validated-config cache
+COARSE_EVERY = 30.0  # seconds between writes of the hour and day rollups (see _write)
 LAG_BUCKETS = 10_001  # lag histogram: 1 ms buckets up to 10 s, then one overflow bucket
 
 _DOWN = State.DOWN.value
@@ -201,6 +202,11 @@ class Engine:
         self._deadlines: dict[asyncio.Task[Any], float] = {}
         self._overdue: set[asyncio.Task[Any]] = set()
         self._results: list[results.Result] = []
+        # Hour and day rollups, added up here between writes (touched only on the DB thread).
+        # A SIGKILL loses at most COARSE_EVERY seconds of them; the minute rollups, the
+        # results and the checks' states are written with every batch.
+        self._coarse = rollups.RollupBatch(rollups.COARSE)
+        self._coarse_due = 0.0
         self._pending = 0  # claimed and not yet written
         self._flush = asyncio.Event()
 
@@ -393,7 +399,7 @@ class Engine:
         if not batch:
             return
         try:
-            changes = await self._db(results.write_results, batch)
+            changes = await self._db(results.write_results, batch, self._coarse)
         except Exception:
             # Lost, not retried: the checks run again at their next interval anyway.
             log.exception("could not write %d check results", len(batch))
@@ -410,18 +416,29 @@ class Engine:
             self._refreshing.add(future)
             future.add_done_callback(self._refreshing.discard)
 
+    async def _write_coarse(self) -> None:
+        self._coarse_due = time.monotonic() + COARSE_EVERY
+        try:
+            await self._db(rollups.write, self._coarse)
+        except Exception:
+            log.exception("could not write the hour and day rollups; keeping them for later")
+
     async def _write_loop(self, stop: asyncio.Event) -> None:
+        self._coarse_due = time.monotonic() + COARSE_EVERY
         while not stop.is_set():
             await wait_for_event(self._flush, self.flush_every)
             self._flush.clear()
             try:
                 await self._write()
+                if time.monotonic() >= self._coarse_due:
+                    await self._write_coarse()
             except Exception:  # never let the writer die: claiming would stall behind it
                 log.exception("writing check results failed")
 
     async def run(self, stop: asyncio.Event) -> None:
         self._pending, self._results, self._tasks, self._waiting = 0, [], set(), {}
         self._deadlines, self._overdue = {}, set()
+        self._coarse = rollups.RollupBatch(rollups.COARSE)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="fallback-engine-db")
         self._refresher = ThreadPoolExecutor(1, thread_name_prefix="fallback-engine-refresh")
         self._session = make_session(self.concurrency)
@@ -448,6 +465,7 @@ class Engine:
             self._flush.set()
             await writer
             await self._write()
+            await self._write_coarse()
             housekeeping.cancel()
             await self._session.close()
             if self._refreshing:

@@ -115,17 +115,21 @@ def _load(cursor: Any, ids: list[int]) -> dict[int, _Row]:
     return rows
 
 
-def write_results(results: Sequence[Result]) -> list[StatusChange]:
+def write_results(
+    results: Sequence[Result], coarse: rollups.RollupBatch | None = None
+) -> list[StatusChange]:
     """Store a batch of results in one transaction; returns the checks whose status changed.
 
-    Results of a check that has been deleted meanwhile are dropped.
+    Results of a check that has been deleted meanwhile are dropped. With `coarse`, the hour
+    and day buckets are added there instead of written now: the engine writes them every
+    COARSE_EVERY seconds, so a result costs one rollup statement, not three.
     """
     if not results:
         return []
     adapt = rollups.datetime_adapter()
     changes: list[StatusChange] = []
     ring: list[tuple[Any, ...]] = []
-    batch = rollups.RollupBatch()
+    batch = rollups.RollupBatch(rollups.MINUTE_ONLY if coarse is not None else rollups.ALL)
     with transaction.atomic(), connection.cursor() as cursor:
         state = _load(cursor, sorted({r.check_id for r in results}))
         for r in results:
@@ -157,6 +161,8 @@ def write_results(results: Sequence[Result]) -> list[StatusChange]:
                 )
             )
             batch.add(r.org_id, r.check_id, r.at, r.status, r.response_ms)
+            if coarse is not None:
+                coarse.add(r.org_id, r.check_id, r.at, r.status, r.response_ms)
         updates = [
             (
                 row.status,

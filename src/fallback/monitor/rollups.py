@@ -54,10 +54,16 @@ def bucket_starts(at: datetime) -> list[tuple[str, datetime]]:
     return [(res, datetime.fromtimestamp(ts - ts % span, UTC)) for res, span in _SPANS]
 
 
-class RollupBatch:
-    """Results of one write batch, added up per (check, resolution, bucket)."""
+ALL = _RESOLUTIONS
+MINUTE_ONLY = (str(Resolution.MINUTE),)
+COARSE = (str(Resolution.HOUR), str(Resolution.DAY))
 
-    def __init__(self) -> None:
+
+class RollupBatch:
+    """Results added up per (check, resolution, bucket), for the resolutions given."""
+
+    def __init__(self, resolutions: tuple[str, ...] = _RESOLUTIONS) -> None:
+        self.resolutions = resolutions
         self.buckets: dict[tuple[int, str, datetime], list[Any]] = {}
         self._starts: dict[int, tuple[datetime, ...]] = {}  # per minute: its three buckets
 
@@ -70,6 +76,8 @@ class RollupBatch:
             starts = self._starts[minute] = tuple(start for _, start in bucket_starts(at))
         column = _COLUMN.get(status, 4)
         for resolution, start in zip(_RESOLUTIONS, starts, strict=True):
+            if resolution not in self.resolutions:
+                continue
             key = (check_id, resolution, start)
             bucket = self.buckets.get(key)
             if bucket is None:
@@ -83,6 +91,10 @@ class RollupBatch:
 
     def __len__(self) -> int:
         return len(self.buckets)
+
+    def clear(self) -> None:
+        self.buckets.clear()
+        self._starts.clear()
 
 
 _UPSERT = """
@@ -114,6 +126,16 @@ def upsert(cursor: Any, batch: RollupBatch) -> int:
     ]
     cursor.executemany(_UPSERT, rows)
     return len(rows)
+
+
+def write(batch: RollupBatch) -> int:
+    """Write an accumulated batch in its own transaction and empty it."""
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        written = upsert(cursor, batch)
+    batch.clear()
+    return written
 
 
 def prune(now: datetime | None = None, chunk: int = PRUNE_CHUNK) -> dict[str, int]:

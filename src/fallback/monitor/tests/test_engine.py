@@ -250,3 +250,16 @@ def test_the_limiter_lets_at_most_its_slots_in_and_serves_in_order():
     assert most == 2
     assert order == [0, 1, 2, 4, 5]
     assert free == 2
+
+
+def test_hour_and_day_rollups_are_written_by_the_engine_too(system, target):
+    from fallback.monitor.models import CheckRollup
+
+    check = make_check(system, config={"url": target.url("/ok")})
+    with running_engine():
+        assert wait_until(lambda: seq(check) >= 1)
+    # Stopping writes what the engine had added up for the hour and the day.
+    resolutions = set(
+        CheckRollup.objects.filter(for_check=check).values_list("resolution", flat=True)
+    )
+    assert resolutions == {"minute", "hour", "day"}
