@@ -17,9 +17,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from fallback.accounts.models import Organisation
+from fallback.accounts.scoping import free_slug
 from fallback.audit.trail import diff, record
 from fallback.monitor import kinds
 from fallback.monitor.maintenance import validate_window
@@ -111,18 +111,7 @@ def _snapshot(obj: System | Check, fields: list[str]) -> dict[str, Any]:
 
 
 def unique_slug(org: Organisation, name: str, exclude: int | None = None) -> str:
-    base = slugify(name)[:50].strip("-") or "system"
-    if base in RESERVED_SLUGS:
-        base = f"{base}-system"
-    others = System.objects.filter(org=org, slug__startswith=base)
-    if exclude is not None:
-        others = others.exclude(pk=exclude)
-    taken = set(others.values_list("slug", flat=True))
-    slug, n = base, 2
-    while slug in taken:
-        slug = f"{base}-{n}"
-        n += 1
-    return slug
+    return free_slug(System.objects.filter(org=org), name, RESERVED_SLUGS, "system", exclude)
 
 
 def _check_system(system: System) -> None:

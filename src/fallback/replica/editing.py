@@ -13,9 +13,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from fallback.accounts.models import Organisation
+from fallback.accounts.scoping import free_slug
 from fallback.audit.trail import diff, record
 from fallback.monitor.editing import SetupInvalid
 from fallback.monitor.models import System
@@ -46,18 +46,7 @@ __all__ = ["SetupInvalid", "create_connector", "update_connector", "validate"]
 
 
 def unique_slug(org: Organisation, name: str, exclude: int | None = None) -> str:
-    base = slugify(name)[:50].strip("-") or "connector"
-    if base in RESERVED_SLUGS:
-        base = f"{base}-connector"
-    others = Connector.objects.filter(org=org, slug__startswith=base)
-    if exclude is not None:
-        others = others.exclude(pk=exclude)
-    taken = set(others.values_list("slug", flat=True))
-    slug, n = base, 2
-    while slug in taken:
-        slug = f"{base}-{n}"
-        n += 1
-    return slug
+    return free_slug(Connector.objects.filter(org=org), name, RESERVED_SLUGS, "connector", exclude)
 
 
 @dataclass

@@ -36,7 +36,7 @@ def _read(path: Any, limit: int) -> tuple[str, int, bytes]:
 
 
 def run(connector: Connector, kind: ConnectorKind[Any], config: Any, sync: Sync) -> Sync:
-    from fallback.replica.sync import _alert_failed, _finish, fetch_context
+    from fallback.replica.sync import alert_failed, fetch_context, finish
 
     ctx = fetch_context(connector)
     current = {
@@ -77,8 +77,8 @@ def run(connector: Connector, kind: ConnectorKind[Any], config: Any, sync: Sync)
             gone = [f.pk for path, f in current.items() if path not in seen]
             KeptFile.objects.filter(pk__in=gone).update(valid_to=at, ended=Ended.RETIRED)
     except (FetchError, OSError) as exc:
-        _finish(sync, SyncStatus.FAILED, error=str(exc))
-        _alert_failed(connector, sync)
+        finish(sync, SyncStatus.FAILED, error=str(exc))
+        alert_failed(connector, sync)
         return sync
     sync.fetched = len(seen)
     sync.created, sync.changed, sync.unchanged, sync.retired = (
@@ -91,7 +91,7 @@ def run(connector: Connector, kind: ConnectorKind[Any], config: Any, sync: Sync)
     sync.streams = {"files": {"fetched": len(seen), "missing_key": 0, "filled": {}}}
     Connector.objects.filter(pk=connector.pk).update(last_good_at=at, last_full_at=at)
     connector.last_good_at = connector.last_full_at = at
-    return _finish(sync, SyncStatus.APPLIED)
+    return finish(sync, SyncStatus.APPLIED)
 
 
 def content_of(kept: KeptFile) -> bytes:

@@ -195,8 +195,8 @@ def _run_claimed(
     try:
         compiled = mappings(connector, kind, config)
     except Exception as exc:
-        _finish(sync, SyncStatus.FAILED, error=f"the mapping cannot be used: {exc}")
-        _alert_failed(connector, sync)
+        finish(sync, SyncStatus.FAILED, error=f"the mapping cannot be used: {exc}")
+        alert_failed(connector, sync)
         return sync
     ctx = fetch_context(connector, progress)
     cursors = _cursors(connector)
@@ -242,8 +242,8 @@ def _run_claimed(
             if not exc.partial and stat.fetched == 0 and not any(s.fetched for s in stats.values()):
                 staging.drop(sync)
                 sync.fetch_seconds = time.monotonic() - clock
-                _finish(sync, SyncStatus.FAILED, error=f"{stream.name}: {exc}", stats=stats)
-                _alert_failed(connector, sync)
+                finish(sync, SyncStatus.FAILED, error=f"{stream.name}: {exc}", stats=stats)
+                alert_failed(connector, sync)
                 return sync
             fetch_error = f"{stream.name}: {exc}"
             break
@@ -261,7 +261,7 @@ def _run_claimed(
     held = guards.reasons(connector, sync, fetch_error)
     if held:
         sync.hold_reasons = held
-        _finish(sync, SyncStatus.HELD, error=fetch_error or "")
+        finish(sync, SyncStatus.HELD, error=fetch_error or "")
         _alert_held(connector, sync)
         return sync
     return _apply(connector, sync, compiled)
@@ -287,7 +287,7 @@ def _heartbeat(sync: Sync, connector: Connector) -> None:
     Connector.objects.filter(pk=connector.pk).update(claimed_until=now + LEASE)
 
 
-def _finish(
+def finish(
     sync: Sync,
     status: str,
     *,
@@ -324,7 +324,7 @@ def _apply(
         sync.unchanged, sync.retired = result.unchanged, result.retired
         if result.duplicates:
             sync.problems = [*sync.problems, f"{result.duplicates} records were listed twice"]
-        _finish(sync, SyncStatus.APPLIED, by=by)
+        finish(sync, SyncStatus.APPLIED, by=by)
         updates: dict[str, Any] = {"last_good_at": sync.started_at}
         if retire:
             updates["last_full_at"] = sync.started_at
@@ -352,7 +352,7 @@ def _alert_held(connector: Connector, sync: Sync) -> None:
     )
 
 
-def _alert_failed(connector: Connector, sync: Sync) -> None:
+def alert_failed(connector: Connector, sync: Sync) -> None:
     """One alert per spell of failures: keyed on the last good sync it follows."""
     from fallback.incidents.alerts import queue_notice
     from fallback.incidents.models import AlertEvent
@@ -404,4 +404,4 @@ def discard(sync: Sync, by: Any) -> Sync:
         if sync.status != SyncStatus.HELD:
             raise SyncRefused(f"this sync is {sync.get_status_display().lower()}, not held")
         staging.drop(sync)
-        return _finish(sync, SyncStatus.DISCARDED, by=by)
+        return finish(sync, SyncStatus.DISCARDED, by=by)

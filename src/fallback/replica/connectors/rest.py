@@ -208,8 +208,6 @@ def read_pages(
                 page = []
                 if ctx.progress is not None:
                     ctx.progress(fetched)
-    except GeneratorExit:
-        raise
     except Exception as exc:
         raise FetchError(explain(exc), partial=fetched + len(page) > 0) from exc
     if page:
