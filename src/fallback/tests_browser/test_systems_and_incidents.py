@@ -84,6 +84,8 @@ def test_manager_adds_a_system_declares_an_outage_and_resolves_it(
 
     # What the checks would have recorded: down this morning for half an hour.
     now = timezone.now()
+    # Half an hour down at noon yesterday: one day with downtime whatever the time of the run.
+    outage = (now - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     StateChange.objects.create(
         org=crm.org,
         system=crm,
@@ -94,7 +96,7 @@ def test_manager_adds_a_system_declares_an_outage_and_resolves_it(
     StateChange.objects.create(
         org=crm.org,
         system=crm,
-        at=now - timedelta(hours=3),
+        at=outage,
         from_state=State.UP,
         to_state=State.DOWN,
         reason="Login page: HTTP 503",
@@ -102,14 +104,14 @@ def test_manager_adds_a_system_declares_an_outage_and_resolves_it(
     StateChange.objects.create(
         org=crm.org,
         system=crm,
-        at=now - timedelta(hours=2, minutes=30),
+        at=outage + timedelta(minutes=30),
         from_state=State.DOWN,
         to_state=State.UP,
         reason="All checks up",
     )
     System.objects.filter(pk=crm.pk).update(
         state=State.UP,
-        state_since=now - timedelta(hours=2, minutes=30),
+        state_since=outage + timedelta(minutes=30),
         state_reason="All checks up",
         created_at=now - timedelta(days=20),
     )
