@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "fallback.monitor",
     "fallback.incidents",
     "fallback.replica",
+    "fallback.desk",
     "fallback.front",
 ]
 

@@ -222,12 +222,14 @@ class Engine:
 
     # -- running checks --------------------------------------------------------------------
 
-    async def _attempt(self, kind: kinds.CheckKind[Any], claim: claims.Claim) -> kinds.Outcome:
+    async def _attempt(
+        self, kind: kinds.CheckKind[Any], claim: claims.Claim, now: datetime | None = None
+    ) -> kinds.Outcome:
         assert self._session is not None and claim.config is not None
         ctx = kinds.RunContext(
             session=self._session,
             timeout=claim.timeout,
-            now=_now(),
+            now=now or _now(),
             last_ping_at=claim.last_ping_at,
             resolver_nameservers=self.resolver_nameservers,
             created_at=claim.created_at,
@@ -286,12 +288,13 @@ class Engine:
             return _UNKNOWN
         return str((await self._attempt(kind, claim)).status)
 
-    async def execute(self, claim: claims.Claim) -> kinds.Outcome:
-        """Run a check with its re-tests and the canary verdict; never raises."""
+    async def execute(self, claim: claims.Claim, now: datetime | None = None) -> kinds.Outcome:
+        """Run a check with its re-tests and the canary verdict; never raises. `now`: when
+        the first attempt starts, if the caller has just read the clock."""
         if claim.config is None:
             return kinds.Outcome(State.UNKNOWN, None, claim.error)
         kind = kinds.get(claim.kind)
-        outcome = await self._attempt(kind, claim)
+        outcome = await self._attempt(kind, claim, now)
         tries = 0
         # Passive kinds look at stored pings: asking again cannot change the answer.
         while outcome.status == _DOWN and tries < claim.retries and not kind.passive:
@@ -340,9 +343,10 @@ class Engine:
         self._start(group)
 
     async def _run_claim(self, claim: claims.Claim) -> None:
-        self.stats.add_lag((_now() - claim.due_at).total_seconds())
+        started = _now()
+        self.stats.add_lag((started - claim.due_at).total_seconds())
         try:
-            outcome = await self.execute(claim)
+            outcome = await self.execute(claim, started)
         except asyncio.CancelledError:  # stopping: no result, it runs again next interval
             self._pending -= 1
             raise

@@ -43,7 +43,9 @@ def datetime_adapter() -> Callable[[datetime], Any]:
     tz = connection.timezone  # what Django stores SQLite datetimes in (UTC)
 
     def adapt(value: datetime) -> str:
-        return str(value.astimezone(tz).replace(tzinfo=None))
+        if value.tzinfo is not tz:  # the engine's times are UTC already
+            value = value.astimezone(tz)
+        return str(value.replace(tzinfo=None))
 
     return adapt
 

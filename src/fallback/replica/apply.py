@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from fallback.replica import staging
 from fallback.replica.models import Ended, Record, Sync
+from fallback.replica.signals import records_applied
 
 INSERT_BATCH = 2000
 SQLITE_CACHE_KIB = 32 * 1024
@@ -42,6 +43,7 @@ def apply(sync: Sync, entities: dict[str, str], *, retire: bool, at: datetime) -
     with transaction.atomic():
         for stream, entity in entities.items():
             _apply_stream(sync, stream, entity, retire=retire, at=at, result=result)
+        records_applied.send(sender=Sync, sync=sync, at=at)
     return result
 
 

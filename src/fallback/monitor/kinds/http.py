@@ -162,7 +162,9 @@ class HttpKind(CheckKind[HttpConfig]):
     Config = HttpConfig
 
     async def run(self, config: HttpConfig, ctx: RunContext) -> Outcome:
-        plan = config._plan
+        # Straight from pydantic's private store: `config._plan` goes through the model's
+        # __getattr__, which cost 5% of a full engine's time.
+        plan: _Plan = config.__pydantic_private__["_plan"]  # type: ignore[index]
         started = time.perf_counter()
         try:
             async with ctx.session.request(

@@ -1,0 +1,77 @@
+"""Provisional numbers: prefix, period, device, kind and sequence — FB7-A-INV0003.
+
+The main system never hands out numbers with the organisation's chosen prefix (the settings
+page checks the replica for clashes), and each device counts its own sequence, so two
+devices give distinct numbers even with no network between them. The sequence is counted
+in the database in the same transaction that saves the document, so a number is never given
+twice and never skipped by a crash after it was given.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from fallback.accounts.models import Organisation
+from fallback.desk.models import (
+    DEVICE_CODE_VALIDATOR,
+    DeskSettings,
+    Device,
+    DocumentKind,
+    FallbackPeriod,
+    NumberSeries,
+)
+
+KIND_CODES: dict[str, str] = {
+    DocumentKind.QUOTE: "Q",
+    DocumentKind.ORDER: "SO",
+    DocumentKind.INVOICE: "INV",
+    DocumentKind.PURCHASE_ORDER: "PO",
+    DocumentKind.PICKING_LIST: "PL",
+    DocumentKind.DELIVERY_DOCKET: "DD",
+}
+
+
+def format_number(prefix: str, period: int, device: str, kind: str, seq: int) -> str:
+    return f"{prefix}{period}-{device}-{KIND_CODES[kind]}{seq:04d}"
+
+
+def next_number(desk: DeskSettings, period: FallbackPeriod, device: Device, kind: str) -> str:
+    """The next number for `kind` on `device` in `period`; call inside the transaction that
+    saves the document."""
+    series, _ = NumberSeries.objects.get_or_create(
+        org_id=desk.org_id, period=period, device=device, kind=kind
+    )
+    NumberSeries.objects.filter(pk=series.pk).update(last=F("last") + 1)
+    series.refresh_from_db(fields=["last"])
+    return format_number(desk.number_prefix, period.number, device.code, kind, series.last)
+
+
+def _codes() -> list[str]:
+    letters = string.ascii_uppercase
+    return list(letters) + [a + b for a in letters for b in letters]
+
+
+def register_device(org: Organisation, name: str, code: str = "") -> Device:
+    """A new device with the first free code (A, B, … Z, AA, AB …) unless one is given."""
+    name = name.strip()[:100] or "Desk device"
+    code = code.strip().upper()
+    if code:
+        DEVICE_CODE_VALIDATOR(code)
+    for _ in range(5):
+        taken = set(Device.objects.filter(org=org).values_list("code", flat=True))
+        if code and code in taken:
+            raise ValueError(f"Device code {code} is taken; choose another or leave it empty.")
+        chosen = code or next(c for c in _codes() if c not in taken)
+        try:
+            with transaction.atomic():
+                return Device.objects.create(
+                    org=org, code=chosen, name=name, token=secrets.token_urlsafe(32)
+                )
+        except IntegrityError:
+            if code:
+                raise ValueError(f"Device code {code} is taken.") from None
+    raise ValueError("Could not register the device; try again.")
