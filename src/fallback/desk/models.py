@@ -311,3 +311,17 @@ class SearchEntry(OrgOwned):
 
     class Meta:
         indexes = [models.Index(fields=["org", "entity", "key"])]
+
+
+class SearchWord(OrgOwned):
+    """A word of a search entry's title and its one-letter deletions (SymSpell), so a typo
+    in the search box ("smtih") finds the word it was meant to be ("smith"): the two share
+    a deletion ("smih")."""
+
+    variant = models.CharField(max_length=32)
+    word = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "variant", "word"], name="desk_search_word"),
+        ]

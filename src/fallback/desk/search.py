@@ -1,11 +1,12 @@
 """The desk's one search box: customers, contacts, suppliers, products, price lists, orders
 and invoices, prefix- and typo-tolerant, ranked.
 
-SQLite: an FTS5 table with the trigram tokenizer over SearchEntry.text (migration 0001), so
+SQLite: an FTS5 table with the trigram tokenizer over SearchEntry.text (migration 0002), so
 any three letters of a word find it; PostgreSQL: a pg_trgm GIN index on the same column.
 Every word of the query must appear (as a substring) — a query of "smi plumb" finds "Smith
-Plumbing"; when that finds too little, a typo pass looks for entries sharing most of the
-query's letter triples ("smtih" → "smith"). Candidates are then ranked here: exact title,
+Plumbing"; when that finds too little, each word is tried again as the title words one typo
+away from it ("smtih" → "smith": the two share the one-letter deletion "smih", see
+models.SearchWord). Candidates are then ranked here: exact title,
 title prefix, word prefix, anywhere; then by kind, then alphabetically.
 """
 
@@ -13,17 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
 from django.db import connection
 
-from fallback.desk.search_index import SEARCHED
+from fallback.desk.models import SearchWord
+from fallback.desk.search_index import SEARCHED, WORD_MAX, WORD_MIN, deletions
 
 LIMIT = 20
 CANDIDATES = 200  # rows fetched for ranking here
-FUZZY_CANDIDATES = 400
-FUZZY_FLOOR = 0.55  # similarity below which a typo match is not shown
+MAX_CORRECTIONS = 3  # nearest words tried for a word with a typo
 _WORD = re.compile(r"[\w@.+'-]+", re.UNICODE)
 _KIND_ORDER = {entity: i for i, entity in enumerate(SEARCHED)}
 
@@ -56,12 +56,17 @@ def search(
     kinds = tuple(e for e in (entities or SEARCHED) if e in _KIND_ORDER)
     if not kinds:
         return []
-    rows = _exact(org_id, words, kinds)
-    hits = _rank(rows, words, fuzzy=False)
-    if len(hits) < limit and any(len(w) >= 4 for w in words):
+    hits = _rank(_exact(org_id, words, kinds), words, fuzzy=False)
+    if len(hits) < limit:
+        # Typos: each word in turn replaced by the nearest words the titles hold.
         seen = {h.record_id for h in hits}
-        extra = _rank(_fuzzy(org_id, words, kinds), words, fuzzy=True)
-        hits += [h for h in extra if h.record_id not in seen and h.score >= FUZZY_FLOOR]
+        for i, word in enumerate(words):
+            for better in corrections(org_id, word):
+                fixed = [*words[:i], better, *words[i + 1 :]]
+                for hit in _rank(_exact(org_id, fixed, kinds), fixed, fuzzy=True):
+                    if hit.record_id not in seen:
+                        seen.add(hit.record_id)
+                        hits.append(hit)
     hits.sort(key=lambda h: (h.fuzzy, -h.score, _KIND_ORDER[h.entity], h.title.lower()))
     return hits[:limit]
 
@@ -110,42 +115,37 @@ def _exact(org_id: int, words: list[str], kinds: tuple[str, ...]) -> list[Row]:
         return list(cursor.fetchall())
 
 
-def _trigrams(word: str) -> list[str]:
-    padded = word if len(word) >= 3 else word + "  "
-    return list(dict.fromkeys(padded[i : i + 3] for i in range(len(padded) - 2)))
+def distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1]
 
 
-def _fuzzy(org_id: int, words: list[str], kinds: tuple[str, ...]) -> list[Row]:
-    cols = "e.record_id, e.entity, e.key, e.title, e.subtitle, e.text"
-    longest = max(words, key=len)
-    params: list[Any]
-    if connection.vendor == "sqlite":
-        grams = _trigrams(longest)
-        match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
-        sql = (
-            f"SELECT {cols} FROM desk_searchentry_fts f"  # noqa: S608 (constant SQL)
-            " JOIN desk_searchentry e ON e.id = f.rowid"
-            f" WHERE desk_searchentry_fts MATCH %s AND e.org_id = %s AND e.entity IN ({_in(kinds)})"
-            f" ORDER BY f.rank LIMIT {FUZZY_CANDIDATES}"
-        )
-        params = [match, org_id, *kinds]
-    else:
-        sql = (
-            f"SELECT {cols} FROM desk_searchentry e"  # noqa: S608 (constant SQL)
-            f" WHERE e.org_id = %s AND e.entity IN ({_in(kinds)}) AND %s <%% e.text"
-            f" ORDER BY word_similarity(%s, e.text) DESC LIMIT {FUZZY_CANDIDATES}"
-        )
-        params = [org_id, *kinds, longest, longest]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+def corrections(org_id: int, word: str, limit: int = MAX_CORRECTIONS) -> list[str]:
+    """Title words of `org_id` one typo away from `word` (two for long words), nearest first."""
+    if not WORD_MIN <= len(word) <= WORD_MAX or not word.isalpha():
+        return []
+    found = SearchWord.objects.filter(
+        org_id=org_id, variant__in=sorted(deletions(word))
+    ).values_list("word", flat=True)
+    allowed = 1 if len(word) < 8 else 2
+    near = {w: d for w in set(found) if w != word and (d := distance(word, w)) <= allowed}
+    return sorted(near, key=lambda w: (near[w], w))[:limit]
 
 
 def _like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _word_score(word: str, title: str, text: str, fuzzy: bool) -> float:
+def _word_score(word: str, title: str, text: str) -> float:
     if title == word:
         return 4.0
     if title.startswith(word):
@@ -154,23 +154,14 @@ def _word_score(word: str, title: str, text: str, fuzzy: bool) -> float:
         return 2.5
     if f" {word}" in f" {text}":
         return 2.0
-    if word in text:
-        return 1.0
-    if not fuzzy:
-        return 0.0
-    # A typo: how close the word is to the nearest word of the entry.
-    best = 0.0
-    for candidate in text.split():
-        if abs(len(candidate) - len(word)) <= 2:
-            best = max(best, SequenceMatcher(None, word, candidate).ratio())
-    return best
+    return 1.0 if word in text else 0.0
 
 
 def _rank(rows: list[Row], words: list[str], fuzzy: bool) -> list[Hit]:
     hits = []
     for record_id, entity, key, title, subtitle, text in rows:
         lowered = title.lower()
-        scores = [_word_score(w, lowered, text, fuzzy) for w in words]
+        scores = [_word_score(w, lowered, text) for w in words]
         score = sum(scores) / len(scores)
         hits.append(Hit(record_id, entity, key, title, subtitle, score, fuzzy))
     return hits

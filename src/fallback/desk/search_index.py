@@ -8,13 +8,14 @@ of replica.signals.records_applied). `rebuild` makes an organisation's index fro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
 
-from fallback.desk.models import SearchEntry
+from fallback.desk.models import SearchEntry, SearchWord
 from fallback.replica.models import Record
 
 # The entities the search box finds, in the order results are grouped.
@@ -41,6 +42,10 @@ _SUBTITLE: dict[str, tuple[str, ...]] = {
     "invoice": ("customer_name", "status", "due_date", "total"),
 }
 DESCRIPTION_WORDS = 200  # characters of a product description worth searching
+# Title words this long get typo variants: shorter ones are found by prefix anyway, and
+# longer ones are codes and e-mail addresses, typed by copying.
+WORD_MIN, WORD_MAX = 4, 24
+_TITLE_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def _text(value: Any) -> str:
@@ -74,12 +79,42 @@ _INSERT = (
 )
 
 
+def deletions(word: str) -> set[str]:
+    """`word` and every string one letter shorter than it."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def title_words(title: str) -> set[str]:
+    return {w for w in _TITLE_WORD.findall(title.lower()) if WORD_MIN <= len(w) <= WORD_MAX}
+
+
+_INSERT_WORD = (
+    "INSERT INTO desk_searchword (org_id, variant, word) VALUES (%s, %s, %s)"
+    " ON CONFLICT (org_id, variant, word) DO NOTHING"
+)
+
+
+def _add_words(cursor: Any, org_words: dict[int, set[str]]) -> None:
+    for org_id, words in org_words.items():
+        listed = sorted(words)
+        known: set[str] = set()
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            pairs = SearchWord.objects.filter(org_id=org_id, variant__in=chunk, word__in=chunk)
+            known.update(w for v, w in pairs.values_list("variant", "word") if v == w)
+        rows = [(org_id, v, w) for w in sorted(words - known) for v in sorted(deletions(w))]
+        for start in range(0, len(rows), BATCH):
+            cursor.executemany(_INSERT_WORD, rows[start : start + BATCH])
+
+
 def _insert(records: Iterable[tuple[Any, ...]]) -> int:
     count = 0
     batch: list[tuple[Any, ...]] = []
+    words: dict[int, set[str]] = {}
     with connection.cursor() as cursor:
         for row in _rows(records):
             batch.append(row)
+            words.setdefault(row[0], set()).update(title_words(row[4]))
             if len(batch) >= BATCH:
                 cursor.executemany(_INSERT, batch)
                 count += len(batch)
@@ -87,6 +122,8 @@ def _insert(records: Iterable[tuple[Any, ...]]) -> int:
         if batch:
             cursor.executemany(_INSERT, batch)
             count += len(batch)
+        # Words stay when their entries go: a stale word costs a look-up, never a wrong hit.
+        _add_words(cursor, words)
     return count
 
 
@@ -98,9 +135,14 @@ def on_applied(connector_id: int, at: datetime) -> int:
     closed; returns how many entries were added."""
     closed = Record.objects.filter(connector_id=connector_id, valid_to=at).values("pk")
     SearchEntry.objects.filter(record_id__in=closed).delete()
-    added = Record.objects.filter(
-        connector_id=connector_id, valid_from=at, valid_to__isnull=True, entity__in=SEARCHED
-    ).values_list(*_FIELDS)
+    indexed = SearchEntry.objects.filter(record__connector_id=connector_id, record__valid_from=at)
+    added = (
+        Record.objects.filter(
+            connector_id=connector_id, valid_from=at, valid_to__isnull=True, entity__in=SEARCHED
+        )
+        .exclude(pk__in=indexed.values("record_id"))  # told twice: indexed once
+        .values_list(*_FIELDS)
+    )
     return _insert(added.iterator(chunk_size=BATCH))
 
 
@@ -108,6 +150,7 @@ def rebuild(org_id: int) -> int:
     """The organisation's whole index anew, from its current records."""
     with transaction.atomic():
         SearchEntry.objects.filter(org_id=org_id).delete()
+        SearchWord.objects.filter(org_id=org_id).delete()
         current = Record.objects.filter(
             org_id=org_id, valid_to__isnull=True, entity__in=SEARCHED
         ).values_list(*_FIELDS)
