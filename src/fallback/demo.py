@@ -17,6 +17,7 @@ from fallback.accounts.membership import add_member, create_organisation, update
 from fallback.accounts.models import Membership, Organisation, User
 from fallback.accounts.roles import Role
 from fallback.audit.context import acting_as
+from fallback.desk.models import DeskSettings
 from fallback.incidents import channels, lifecycle
 from fallback.incidents.models import Incident
 from fallback.monitor import editing, heartbeats
@@ -104,7 +105,42 @@ def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> Use
             build_shop(bluebell, simulator_url)
         if not Connector.objects.filter(org__in=[hartley, bluebell]).exists():
             build_replica(hartley, bluebell, simulator_url)
+        if not DeskSettings.objects.filter(org__in=[hartley, bluebell]).exists():
+            build_desk(hartley, bluebell)
     return user
+
+
+# The desk: letterheads, what switches fallback mode on, and prefixes the main systems never
+# use. Declaring the CloudCRM outage (or "Take it down" on its page) puts Hartley's desk in
+# fallback mode.
+
+
+def build_desk(hartley: Organisation, bluebell: Organisation) -> None:
+    desk = DeskSettings.objects.create(
+        org=hartley,
+        number_prefix="HS",
+        tax_name="VAT",
+        tax_rate=Decimal("20"),
+        letterhead_name="Hartley & Sons Plumbing Supplies Ltd",
+        letterhead_address="Unit 4, Canal Wharf\nLeeds LS11 5PS",
+        letterhead_phone="0113 496 0123",
+        letterhead_email="orders@hartley-plumbing.test",
+        letterhead_tax_number="GB 123 4567 89",
+        footer="Registered in England No. 01234567. Payment by bank transfer: "
+        "Hartley & Sons, sort code 00-00-00, account 12345678.",
+    )
+    desk.covered_systems.set(System.objects.filter(org=hartley, slug__in=["cloudcrm", "xero"]))
+    shop = DeskSettings.objects.create(
+        org=bluebell,
+        number_prefix="BB",
+        tax_rate=Decimal("20"),
+        prices_include_tax=True,
+        letterhead_name="Bluebell Florists",
+        letterhead_address="12 Market Street\nYork YO1 8SS",
+        letterhead_phone="01904 496 000",
+        letterhead_email="hello@bluebell.test",
+    )
+    shop.covered_systems.set(System.objects.filter(org=bluebell, slug="web-shop"))
 
 
 # The replica: the simulated cloud speaks three dialects; each business copies its records
