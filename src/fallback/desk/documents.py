@@ -146,17 +146,23 @@ def _lines(
         description = (line.description or "").strip()
         if not description:
             problems.append((f"{where}.description", "is empty"))
-        try:
-            quantity = money.to_decimal(line.quantity, "the quantity", minimum=Decimal(0))
-            price = money.to_decimal(line.unit_price, "the price", minimum=Decimal(0))
-            rate = (
-                desk.tax_rate
-                if line.tax_rate in (None, "")
-                else money.to_decimal(line.tax_rate, "the tax rate", minimum=Decimal(0))
-            )
-        except money.MoneyProblem as exc:
-            problems.append((where, str(exc)))
+        # Each number checked on its own, so the problem names its field ("lines[2].quantity").
+        numbers: dict[str, Decimal] = {}
+        for name, value, what in (
+            ("quantity", line.quantity, "the quantity"),
+            ("unit_price", line.unit_price, "the price"),
+            ("tax_rate", line.tax_rate, "the tax rate"),
+        ):
+            if name == "tax_rate" and value in (None, ""):
+                numbers[name] = desk.tax_rate
+                continue
+            try:
+                numbers[name] = money.to_decimal(value, what, minimum=Decimal(0))
+            except money.MoneyProblem as exc:
+                problems.append((f"{where}.{name}", str(exc)))
+        if len(numbers) < 3:
             continue
+        quantity, price, rate = numbers["quantity"], numbers["unit_price"], numbers["tax_rate"]
         if rate > 100:
             problems.append((f"{where}.tax_rate", f"{rate}% is over 100%"))
             continue
