@@ -23,6 +23,7 @@ class Capability(StrEnum):
     WORK_DESK = "work_desk"
     DECLARE_OUTAGE = "declare_outage"
     SEND_NOTICES = "send_notices"
+    RUN_FALLBACK = "run_fallback"
     EDIT_SETUP = "edit_setup"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_ORGANISATION = "manage_organisation"
@@ -33,6 +34,7 @@ CAPABILITY_LABELS: dict[Capability, str] = {
     Capability.WORK_DESK: "Work at the desk: look up records, make documents, log work",
     Capability.DECLARE_OUTAGE: "Confirm or declare an outage and post incident updates",
     Capability.SEND_NOTICES: "Send notices to customers, suppliers and staff",
+    Capability.RUN_FALLBACK: "Switch fallback mode on or off; waive lines on the way back",
     Capability.EDIT_SETUP: "Change systems, checks, connectors, the plan and backups; apply config",
     Capability.MANAGE_MEMBERS: "Add and remove members, change roles below owner",
     Capability.MANAGE_ORGANISATION: "Rename the organisation, change its settings, manage owners",
@@ -40,7 +42,12 @@ CAPABILITY_LABELS: dict[Capability, str] = {
 
 _VIEWER = {Capability.VIEW}
 _STAFF = _VIEWER | {Capability.WORK_DESK, Capability.DECLARE_OUTAGE}
-_MANAGER = _STAFF | {Capability.SEND_NOTICES, Capability.EDIT_SETUP, Capability.MANAGE_MEMBERS}
+_MANAGER = _STAFF | {
+    Capability.SEND_NOTICES,
+    Capability.RUN_FALLBACK,
+    Capability.EDIT_SETUP,
+    Capability.MANAGE_MEMBERS,
+}
 _OWNER = _MANAGER | {Capability.MANAGE_ORGANISATION}
 
 MATRIX: dict[str, frozenset[Capability]] = {
