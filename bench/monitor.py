@@ -12,6 +12,8 @@ of hour rollups exist, and the pruning job runs on its schedule; so growth durin
 real growth, not the first hours of history filling up. (Day rollups, one row per check per
 day, are not made: a run that crosses midnight UTC adds one row per check.) Then one worker's
 engine runs: a warm-up, then the measured period, with figures printed every few seconds.
+Its results go to a writer process, as in `fallback worker` (`--writer thread` to compare);
+CPU and resident memory count both processes.
 Then the raw client runs, against the same target with the same concurrency.
 
 Usage: .venv/bin/python bench/monitor.py [--duration S] [--checks N]
@@ -35,6 +37,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -226,6 +229,12 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=500, help="requests in flight (the engine's default)"
     )
+    parser.add_argument(
+        "--writer",
+        choices=("process", "thread"),
+        default="process",
+        help="where results are written (process: as `fallback worker` does)",
+    )
     parser.add_argument("--raw-seconds", type=float, default=10)
     parser.add_argument("--every", type=float, default=5, help="seconds between progress lines")
     parser.add_argument("--serve-target", action="store_true", help=argparse.SUPPRESS)
@@ -249,23 +258,37 @@ def main() -> None:
             target.wait(10)
 
 
+def worker(me: psutil.Process, engine: Any) -> list[psutil.Process]:
+    """The processes a `fallback worker` would be: this one and its result writer."""
+    pid = engine.writer_pid
+    return [me] + ([psutil.Process(pid)] if pid else [])
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
 class Cpu:
-    """CPU use of this process and of its engine threads between two readings."""
+    """CPU use of the worker's processes and of the engine's threads between two readings."""
 
-    def __init__(self, me: psutil.Process) -> None:
-        self.me = me
+    def __init__(self, me: psutil.Process, engine: Any) -> None:
+        self.me, self.engine = me, engine
         self.at = time.monotonic()
-        self.total, self.threads = self._read()
+        self.total, self.threads, self.writer = self._read()
 
-    def _read(self) -> tuple[float, dict[int, float]]:
-        return sum(self.me.cpu_times()[:2]), {
-            t.id: t.user_time + t.system_time for t in self.me.threads()
-        }
+    def _read(self) -> tuple[float, dict[int, float], float]:
+        processes = worker(self.me, self.engine)
+        writer = cpu_seconds(processes[1:])
+        return (
+            cpu_seconds(processes),
+            {t.id: t.user_time + t.system_time for t in self.me.threads()},
+            writer,
+        )
 
     def since(self) -> str:
         """'cpu 71% (loop 49%, db 21%)' since the last call."""
         now = time.monotonic()
-        total, threads = self._read()
+        total, threads, writer = self._read()
         span = max(now - self.at, 1e-9)
         names = {t.native_id: t.name for t in threading.enumerate()}
         parts = []
@@ -273,8 +296,10 @@ class Cpu:
             ids = [i for i, name in names.items() if name == tid]
             used = sum(threads.get(i, 0) - self.threads.get(i, 0) for i in ids if i)
             parts.append(f"{label} {100 * used / span:.0f}%")
+        if writer:
+            parts.append(f"writer process {100 * (writer - self.writer) / span:.0f}%")
         text = f"cpu {100 * (total - self.total) / span:3.0f}% ({', '.join(parts)})"
-        self.at, self.total, self.threads = now, total, threads
+        self.at, self.total, self.threads, self.writer = now, total, threads, writer
         return text
 
 
@@ -315,7 +340,7 @@ def run(args: argparse.Namespace, me: psutil.Process, home: str, port: int) -> N
 
     # As in `fallback worker`: the engine thread, and the pruning job on its schedule.
     pruning = SchedulerLoop([Job("prune", rollups.PRUNE_EVERY, rollups.prune)])
-    thread = EngineThread("bench", concurrency=args.concurrency)
+    thread = EngineThread("bench", concurrency=args.concurrency, writer=args.writer)
     engine = thread.engine
     peak_rss = 0.0
     pruning.start()
@@ -327,11 +352,12 @@ def run(args: argparse.Namespace, me: psutil.Process, home: str, port: int) -> N
         engine.stats.reset()
         begin = last_at = time.monotonic()
         written_before = last_written = engine.stats.written
-        cpu_before = sum(me.cpu_times()[:2])
-        cpu = Cpu(me)
+        cpu_before = cpu_seconds(worker(me, engine))
+        cpu = Cpu(me, engine)
         next_line = begin + args.every
         while (now := time.monotonic()) < begin + args.duration:
-            peak_rss = max(peak_rss, me.memory_info().rss / MB)
+            rss = sum(p.memory_info().rss for p in worker(me, engine))
+            peak_rss = max(peak_rss, rss / MB)
             if now >= next_line:
                 written = engine.stats.written
                 print(
@@ -346,7 +372,7 @@ def run(args: argparse.Namespace, me: psutil.Process, home: str, port: int) -> N
             time.sleep(0.25)
         elapsed = time.monotonic() - begin
         checks = engine.stats.written - written_before
-        cpu_per_check = (sum(me.cpu_times()[:2]) - cpu_before) / max(checks, 1)
+        cpu_per_check = (cpu_seconds(worker(me, engine)) - cpu_before) / max(checks, 1)
         p99 = engine.stats.lag_percentile(0.99)
         size_after = db_bytes(db_path)
         tables_after = table_bytes(db_path)

@@ -35,6 +35,7 @@ from django.db import close_old_connections, connections
 from fallback.monitor import canary, claims, kinds, results, rollups
 from fallback.monitor.kinds.base import duration_text
 from fallback.monitor.models import State
+from fallback.monitor.writer import WriterProcess
 
 log = logging.getLogger("fallback.monitor")
 
@@ -172,7 +173,14 @@ class Engine:
         drain_timeout: float = 10.0,
         resolver_nameservers: list[str] | None = None,
         canary_fresh: float = canary.FRESH,
+        writer: str = "thread",
     ) -> None:
+        """`writer`: "thread" writes results on the engine's database thread; "process"
+        hands them to a writer process (fallback.monitor.writer), leaving the interpreter
+        to the event loop — what `fallback serve` and `fallback worker` use."""
+        if writer not in ("thread", "process"):
+            raise ValueError(f"writer must be 'thread' or 'process', not {writer!r}")
+        self.writer = writer
         self.worker_id = worker_id
         self.concurrency = concurrency
         self.max_pending = max_pending
@@ -207,8 +215,14 @@ class Engine:
         # results and the checks' states are written with every batch.
         self._coarse = rollups.RollupBatch(rollups.COARSE)
         self._coarse_due = 0.0
+        self._remote: WriterProcess | None = None  # with writer="process"
         self._pending = 0  # claimed and not yet written
         self._flush = asyncio.Event()
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid (writer="process", once it has started)."""
+        return self._remote.pid if self._remote is not None else None
 
     # -- database thread -------------------------------------------------------------------
 
@@ -403,7 +417,10 @@ class Engine:
         if not batch:
             return
         try:
-            changes = await self._db(results.write_results, batch, self._coarse)
+            if self._remote is not None:
+                changes = await self._db(self._remote.write, batch)
+            else:
+                changes = await self._db(results.write_results, batch, self._coarse)
         except Exception:
             # Lost, not retried: the checks run again at their next interval anyway.
             log.exception("could not write %d check results", len(batch))
@@ -423,7 +440,10 @@ class Engine:
     async def _write_coarse(self) -> None:
         self._coarse_due = time.monotonic() + COARSE_EVERY
         try:
-            await self._db(rollups.write, self._coarse)
+            if self._remote is not None:
+                await self._db(self._remote.write_coarse)
+            else:
+                await self._db(rollups.write, self._coarse)
         except Exception:
             log.exception("could not write the hour and day rollups; keeping them for later")
 
@@ -443,6 +463,7 @@ class Engine:
         self._pending, self._results, self._tasks, self._waiting = 0, [], set(), {}
         self._deadlines, self._overdue = {}, set()
         self._coarse = rollups.RollupBatch(rollups.COARSE)
+        self._remote = WriterProcess() if self.writer == "process" else None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="fallback-engine-db")
         self._refresher = ThreadPoolExecutor(1, thread_name_prefix="fallback-engine-refresh")
         self._session = make_session(self.concurrency)
@@ -451,6 +472,11 @@ class Engine:
         housekeeping = asyncio.create_task(self._housekeeping(stop))
         log.info("check engine %s started", self.worker_id)
         try:
+            if self._remote is not None:
+                try:
+                    await self._db(self._remote.start)
+                except Exception:  # the first batch will try again
+                    log.exception("could not start the result writer")
             await self._claim_loop(stop)
         finally:
             # Checks not started yet are let go, running ones finish (their results are
@@ -476,6 +502,8 @@ class Engine:
                 await asyncio.wait(set(self._refreshing))
             # The threads' connections must not outlive them (PostgreSQL counts them).
             loop = asyncio.get_running_loop()
+            if self._remote is not None:
+                await loop.run_in_executor(self._executor, self._remote.close)
             for executor in (self._executor, self._refresher):
                 await loop.run_in_executor(executor, connections.close_all)
                 executor.shutdown(wait=True)

@@ -54,7 +54,7 @@ class Background:
             )
         )
         self.scheduler = schedulers.SchedulerLoop(jobs)
-        self.engine = EngineThread(self.worker_id)
+        self.engine = EngineThread(self.worker_id, writer="process")
 
     def _run_tasks(self) -> None:
         try:
