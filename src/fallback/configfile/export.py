@@ -26,6 +26,16 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # Text of several lines (an address, vendor contacts) as a `|` block, as people write
+    # it; PyYAML itself falls back to quotes where a block cannot hold the text exactly.
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def export_config(organisations: Iterable[Organisation], sections: Registry = registry) -> str:
     """One YAML document per organisation, separated by `---`; "" for none."""
     texts = []

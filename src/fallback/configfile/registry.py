@@ -88,3 +88,14 @@ def register(section: Section[T]) -> Section[T]:
     """Add a section to the registry that `fallback apply` and `fallback export` use."""
     registry.register(section)
     return section
+
+
+def listed_slugs(document: Mapping[str, Any], key: str) -> set[str]:
+    """The slugs of the entries of section `key` in a document being checked (validated
+    models, or plain mappings), for sections that refer to them (a connector's system)."""
+    slugs = set()
+    for entry in document.get(key) or []:
+        slug = entry.get("slug") if isinstance(entry, Mapping) else getattr(entry, "slug", None)
+        if slug is not None:
+            slugs.add(str(slug))
+    return slugs

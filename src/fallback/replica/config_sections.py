@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from fallback.configfile.context import ApplyContext
 from fallback.configfile.errors import SectionError
 from fallback.configfile.fields import EnvReference, Slug, Text, env_name
-from fallback.configfile.registry import Problem, Section, register
+from fallback.configfile.registry import Problem, Section, listed_slugs, register
 from fallback.monitor.models import System
 from fallback.replica import editing
 from fallback.replica.models import Connector
@@ -56,7 +56,7 @@ def check_connectors(
     connectors: list[ConnectorSpec], document: Mapping[str, Any]
 ) -> Iterator[Problem]:
     first: dict[str, int] = {}
-    systems = {s.get("slug") for s in (document.get("systems") or []) if isinstance(s, Mapping)}
+    systems = listed_slugs(document, "systems")
     for i, spec in enumerate(connectors):
         earlier = first.setdefault(spec.slug, i)
         if earlier != i:

@@ -102,3 +102,25 @@ def test_a_connector_left_out_is_disabled_not_deleted(acme, monkeypatch):
     apply("connectors: []\n")
     shop = Connector.objects.get(org=acme, slug="shop")
     assert shop.enabled is False
+
+
+def test_a_connector_may_name_a_system_declared_in_the_same_file(acme, monkeypatch):
+    monkeypatch.setenv("ACME_SHOP_TOKEN", "shpat_from_env")
+    apply(
+        "systems:\n  - slug: web-shop\n    name: Web shop\n    kind: ecommerce\n"
+        + SHOP.replace(
+            "    interval_minutes: 10\n", "    interval_minutes: 10\n    system: web-shop\n"
+        )
+    )
+    assert Connector.objects.get(org=acme, slug="shop").system.slug == "web-shop"
+
+
+def test_a_connector_naming_a_system_the_file_leaves_out_is_refused(acme, monkeypatch):
+    monkeypatch.setenv("ACME_SHOP_TOKEN", "shpat_from_env")
+    found = problems(
+        "systems:\n  - slug: crm\n    name: CRM\n"
+        + SHOP.replace(
+            "    interval_minutes: 10\n", "    interval_minutes: 10\n    system: web-shop\n"
+        )
+    )
+    assert any("no system 'web-shop' is listed under systems" in p for p in found)
