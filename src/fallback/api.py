@@ -39,6 +39,7 @@ api = NinjaAPI(
 )
 
 from fallback.accounts.api import router as accounts_router  # noqa: E402
+from fallback.desk.api import router as desk_router  # noqa: E402
 from fallback.incidents.api import router as incidents_router  # noqa: E402
 from fallback.monitor.api import push_router  # noqa: E402
 from fallback.monitor.api import router as monitor_router  # noqa: E402
@@ -48,5 +49,6 @@ api.add_router("/", accounts_router)
 api.add_router("/", monitor_router)
 api.add_router("/", incidents_router)
 api.add_router("/", replica_router)
+api.add_router("/", desk_router)
 # Heartbeat pings: unauthenticated (auth=None on the operation), the secret URL is the key.
 api.add_router("/", push_router)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("fallback.monitor.urls")),
     path("", include("fallback.incidents.urls")),
     path("", include("fallback.replica.urls")),
+    path("", include("fallback.desk.urls")),
 ]

@@ -41,7 +41,15 @@ def root(
 
 
 # Each module adds its commands to `app`.
-from fallback.cli import config_commands, doctor, processes, replica, setup, simulator  # noqa: E402,F401
+from fallback.cli import (  # noqa: E402,F401
+    config_commands,
+    desk,
+    doctor,
+    processes,
+    replica,
+    setup,
+    simulator,
+)
 
 
 def main() -> None:

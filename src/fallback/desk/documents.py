@@ -75,12 +75,12 @@ def party_for(kind: str) -> str:
     return Party.SUPPLIER if kind in SUPPLIER_KINDS else Party.CUSTOMER
 
 
+# The canonical customer and supplier fields printed with the name (replica.schema.ENTITIES).
 _DETAIL_FIELDS = (
     "contact_name",
     "email",
     "phone",
-    "address_line1",
-    "address_line2",
+    "address",
     "city",
     "region",
     "postcode",
@@ -192,6 +192,21 @@ def _lines(
     return rows, money.totals(amounts, currency), problems
 
 
+def _unknown_products(org: Organisation, lines: list[LineInput]) -> list[tuple[str, str]]:
+    """Lines naming a product the replica does not have (a stale form, a typo in the API)."""
+    wanted = {line.product_key for line in lines if line.product_key}
+    if not wanted:
+        return []
+    found = set(
+        history.current(org, "product").filter(key__in=wanted).values_list("key", flat=True)
+    )
+    return [
+        (f"lines[{n}].product_key", f"no product {line.product_key!r} in the replica")
+        for n, line in enumerate(lines, start=1)
+        if line.product_key and line.product_key not in found
+    ]
+
+
 def default_due(desk: DeskSettings, kind: str, issued: date) -> date | None:
     if kind == DocumentKind.INVOICE:
         return issued + timedelta(days=desk.payment_terms_days)
@@ -228,7 +243,7 @@ def create(
         raise DocumentProblem([("", "fallback mode is off: documents are made in the main system")])
     problems = _check(desk, data)
     rows, totals, line_problems = _lines(desk, data, org.currency)
-    problems += line_problems
+    problems += line_problems + _unknown_products(org, data.lines)
     source = None
     if data.source_id is not None:
         source = Document.objects.filter(org=org, pk=data.source_id).first()

@@ -14,7 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    parse_decimal,
+)
 
 HUNDRED = Decimal(100)
 
@@ -37,11 +43,13 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
 
 
 def to_decimal(value: object, what: str, *, minimum: Decimal | None = None) -> Decimal:
-    """`value` as a Decimal, or a MoneyProblem naming `what` ("quantity on line 2")."""
+    """`value` (a number, or its plain text with a decimal point: "1234.5") as a Decimal, or
+    a MoneyProblem naming `what` ("quantity on line 2"). Text typed by a person goes through
+    `typed_number` first."""
     if isinstance(value, Decimal):
         number = value
     else:
-        text = str(value).strip().replace(",", "") if value is not None else ""
+        text = str(value).strip().replace(" ", "") if value is not None else ""
         if not text:
             raise MoneyProblem(f"{what} is empty")
         try:
@@ -53,6 +61,26 @@ def to_decimal(value: object, what: str, *, minimum: Decimal | None = None) -> D
     if minimum is not None and number < minimum:
         raise MoneyProblem(f"{what} must be at least {minimum}, not {number}")
     return number
+
+
+_GROUPING_ONLY = frozenset(" \u00a0\u202f'\u2019")
+
+
+def typed_number(text: str, locale: str) -> str:
+    """A number as a person in `locale` types it ("1,5" or "1.234,50" in German, "1,234.50"
+    in English) as plain text with a decimal point; text that is not one comes back as it
+    was, for to_decimal to refuse. Grouping must be right, or "1,5" in English would be 15:
+    a badly grouped number is read only if it is already plain ("1.5")."""
+    text = text.strip()
+    if not text:
+        return text
+    # Spaces and apostrophes only ever group digits (French, Swiss); locales disagree on
+    # which space, so they are dropped before the locale reads the rest.
+    bare = "".join(c for c in text if c not in _GROUPING_ONLY)
+    try:
+        return str(parse_decimal(bare, locale=_locale(locale), strict=True))
+    except NumberFormatError:
+        return text
 
 
 @dataclass(frozen=True, slots=True)

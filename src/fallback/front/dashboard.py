@@ -17,6 +17,7 @@ from fallback.audit.models import AuditEvent
 
 CARDS: list[str] = [
     "monitor/cards/systems.html",
+    "desk/cards/desk.html",
     "replica/cards/replica.html",
     "front/cards/getting_ready.html",
     "front/cards/team.html",

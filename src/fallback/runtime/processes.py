@@ -116,6 +116,11 @@ def run_serve(host: str, port: int, with_background: bool = True) -> None:
     if background:
         background.start()
     web.start()
+    # The first PDF of a process pays for loading fonts (seconds): pay it now, not during
+    # the first invoice someone prints in an outage.
+    from fallback.desk import printing
+
+    printing.warm_in_background()
     log.info("serving on http://%s:%s/", host, port)
     try:
         wait_for_stop_signal()

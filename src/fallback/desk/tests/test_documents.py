@@ -159,3 +159,14 @@ def test_a_quote_is_valid_for_the_desks_days(org, user, device, on):
     data = invoice(org, kind="quote", issued_on=date(2026, 3, 1))
     doc, _ = documents.create(org, device, data, "q-1", user)
     assert doc.due_on == date(2026, 3, 31)
+
+
+def test_a_line_naming_a_product_the_replica_lacks_is_refused(org, user, device, on):
+    lines = [
+        documents.product_line(org, "P1", 1),
+        LineInput(description="Ghost", quantity=1, unit_price=1, product_key="P404"),
+    ]
+    with pytest.raises(DocumentProblem) as caught:
+        documents.create(org, device, invoice(org, lines=lines), "key-1", user)
+    assert caught.value.problems == [("lines[2].product_key", "no product 'P404' in the replica")]
+    assert not Document.objects.exists()

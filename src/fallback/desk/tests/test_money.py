@@ -56,4 +56,26 @@ def test_not_a_number_is_refused_naming_what(value):
 def test_below_the_minimum_is_refused():
     with pytest.raises(money.MoneyProblem, match="at least 0"):
         money.to_decimal("-1", "the price", minimum=D(0))
-    assert money.to_decimal("1,234.5", "the price") == D("1234.5")
+    assert money.to_decimal(" 1234.5", "the price") == D("1234.5")
+
+
+@pytest.mark.parametrize(
+    ("typed", "locale", "plain"),
+    [
+        ("1,5", "de-DE", "1.5"),
+        ("1.234,50", "de-DE", "1234.50"),
+        ("1.5", "de-DE", "1.5"),  # badly grouped for German: read only as already plain
+        ("1,234.50", "en-GB", "1234.50"),
+        ("1 234,5", "fr-FR", "1234.5"),
+        ("1'234.50", "de-CH", "1234.50"),
+    ],
+)
+def test_numbers_are_read_as_the_locale_writes_them(typed, locale, plain):
+    assert money.typed_number(typed, locale) == plain
+
+
+def test_a_comma_that_is_not_the_locales_is_refused_not_guessed():
+    # "1,5" in English is neither 1.5 nor 15: it is refused.
+    assert money.typed_number("1,5", "en-GB") == "1,5"
+    with pytest.raises(money.MoneyProblem, match="not a number"):
+        money.to_decimal("1,5", "the quantity")
