@@ -237,8 +237,7 @@ def create(
     if device.org_id != org.pk:
         raise DocumentProblem([("device", "belongs to another organisation")])
     desk = mode.settings_for(org)
-    state = mode.state(org, now)
-    period = state.period
+    period = mode.current_period(org, now)
     if period is None:
         raise DocumentProblem([("", "fallback mode is off: documents are made in the main system")])
     problems = _check(desk, data)

@@ -60,13 +60,16 @@ def _new_period(org: Organisation, **fields: Any) -> FallbackPeriod:
 
 def sync_periods(org: Organisation, now: datetime | None = None) -> None:
     """Open a period for each live incident of a covered system, end those of incidents
-    that are resolved."""
+    that are resolved. Only reads when nothing is to change (it runs on every desk page and
+    every document: a write would queue them all behind SQLite's one writer)."""
     now = now or timezone.now()
-    covered = {s.pk for s in covered_systems(org)}
-    live = Incident.objects.filter(org=org, status__in=LIVE).prefetch_related("systems")
+    live = list(
+        Incident.objects.filter(
+            org=org, status__in=LIVE, fallback_period__isnull=True
+        ).prefetch_related("systems")
+    )
+    covered = {s.pk for s in covered_systems(org)} if live else set()
     for incident in live:
-        if hasattr(incident, "fallback_period"):
-            continue
         if not covered.intersection(s.pk for s in incident.systems.all()):
             continue
         _new_period(
@@ -76,9 +79,11 @@ def sync_periods(org: Organisation, now: datetime | None = None) -> None:
             reason=f"Outage declared: {incident.title}",
             is_exercise=incident.is_exercise,
         )
-    FallbackPeriod.objects.filter(
+    ended = FallbackPeriod.objects.filter(
         org=org, ended_at__isnull=True, incident__status=Status.RESOLVED
-    ).update(ended_at=now)
+    )
+    if ended.exists():
+        ended.update(ended_at=now)
 
 
 def open_periods(org: Organisation) -> list[FallbackPeriod]:
@@ -114,6 +119,17 @@ def switch_off(org: Organisation, by: Any, now: datetime | None = None) -> int:
     return FallbackPeriod.objects.filter(
         org=org, ended_at__isnull=True, incident__isnull=True
     ).update(ended_at=now or timezone.now(), ended_by=person)
+
+
+def current_period(org: Organisation, now: datetime | None = None) -> FallbackPeriod | None:
+    """The period new documents are numbered in (the newest open one), or None when
+    fallback mode is off; what making a document needs of `state`, without the banner."""
+    sync_periods(org, now)
+    return (
+        FallbackPeriod.objects.filter(org=org, ended_at__isnull=True)
+        .order_by("-started_at", "-pk")
+        .first()
+    )
 
 
 @dataclass

@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from fallback.accounts.models import Organisation
@@ -310,7 +312,11 @@ class SearchEntry(OrgOwned):
     text = models.TextField(help_text="Lower-case words that find it")
 
     class Meta:
-        indexes = [models.Index(fields=["org", "entity", "key"])]
+        indexes = [
+            models.Index(fields=["org", "entity", "key"]),
+            # Titles starting with the first word typed, found by range, not by a scan.
+            models.Index(F("org"), Lower("title"), name="desk_search_title"),
+        ]
 
 
 class SearchWord(OrgOwned):

@@ -63,7 +63,7 @@ def add(
         raise DocumentProblem(problems)
     if document is not None and not party_key:
         party, party_key, party_name = document.party, document.party_key, document.party_name
-    period = mode.state(org, now).period
+    period = mode.current_period(org, now)
     try:
         with transaction.atomic():
             note = WorkNote.objects.create(

@@ -22,7 +22,8 @@ from fallback.desk.models import SearchWord
 from fallback.desk.search_index import SEARCHED, WORD_MAX, WORD_MIN, deletions
 
 LIMIT = 20
-CANDIDATES = 200  # rows fetched for ranking here
+CANDIDATES = 200  # rows holding the words, fetched for ranking here
+PREFIX_CANDIDATES = 50  # rows whose title starts with the first word
 MAX_CORRECTIONS = 3  # nearest words tried for a word with a typo
 _WORD = re.compile(r"[\w@.+'-]+", re.UNICODE)
 _KIND_ORDER = {entity: i for i, entity in enumerate(SEARCHED)}
@@ -79,39 +80,73 @@ def _in(kinds: tuple[str, ...]) -> str:
 
 
 def _exact(org_id: int, words: list[str], kinds: tuple[str, ...]) -> list[Row]:
-    long = [w for w in words if len(w) >= 3]
-    short = [w for w in words if len(w) < 3]
-    cols = "e.record_id, e.entity, e.key, e.title, e.subtitle, e.text"
-    where = [f"e.org_id = %s AND e.entity IN ({_in(kinds)})"]
-    params: list[Any] = [org_id, *kinds]
-    if connection.vendor == "sqlite":
-        if long:
-            # Each word a quoted phrase: with trigrams, a substring match of the whole word.
-            match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
-            sql = (
-                f"SELECT {cols} FROM desk_searchentry_fts f"  # noqa: S608 (constant SQL)
-                " JOIN desk_searchentry e ON e.id = f.rowid"
-                " WHERE desk_searchentry_fts MATCH %s AND "
-            )
-            params = [match, *params]
-        else:
-            sql = f"SELECT {cols} FROM desk_searchentry e WHERE "  # noqa: S608
-        for w in short:  # too short for trigrams: a word of the title starting with it
-            where.append("(e.title LIKE %s ESCAPE '\\' OR e.text LIKE %s ESCAPE '\\')")
-            params += [_like(w) + "%", "% " + _like(w) + "%"]
-        order = " ORDER BY f.rank" if long else " ORDER BY e.title"
-    else:
-        sql = f"SELECT {cols} FROM desk_searchentry e WHERE "  # noqa: S608
-        for w in long:
-            where.append("e.text LIKE %s")
+    """Entries holding every word: those whose title starts with the first word (by index),
+    then up to CANDIDATES others in no particular order — ranking is done here, and asking
+    the database to rank every match of a common word ("leeds") is what made it slow."""
+    rows = _title_prefix(org_id, words, kinds)
+    seen = {row[0] for row in rows}
+    return rows + [row for row in _substring(org_id, words, kinds) if row[0] not in seen]
+
+
+_COLUMNS = "e.record_id, e.entity, e.key, e.title, e.subtitle, e.text"
+
+
+def _contains(words: list[str]) -> tuple[list[str], list[Any]]:
+    """SQL conditions (over `e`) that the entry's text holds each word; short words (too
+    short for trigrams) at the start of one of its words."""
+    where: list[str] = []
+    params: list[Any] = []
+    for w in words:
+        if len(w) >= 3:
+            where.append("e.text LIKE %s ESCAPE '\\'")
             params.append("%" + _like(w) + "%")
-        for w in short:
-            where.append("(e.text LIKE %s OR e.text LIKE %s)")
+        else:
+            where.append("(e.text LIKE %s ESCAPE '\\' OR e.text LIKE %s ESCAPE '\\')")
             params += [_like(w) + "%", "% " + _like(w) + "%"]
-        order = " ORDER BY length(e.title)"
-    sql += " AND ".join(where) + order + f" LIMIT {CANDIDATES}"
+    return where, params
+
+
+def _title_prefix(org_id: int, words: list[str], kinds: tuple[str, ...]) -> list[Row]:
+    first = words[0]
+    upper = first[:-1] + chr(ord(first[-1]) + 1)
+    where, params = _contains(words[1:])
+    sql = (
+        f"SELECT {_COLUMNS} FROM desk_searchentry e"  # noqa: S608 (constant SQL)
+        f" WHERE e.org_id = %s AND LOWER(e.title) >= %s AND LOWER(e.title) < %s"
+        f" AND e.entity IN ({_in(kinds)})"
+        + "".join(f" AND {w}" for w in where)
+        + f" LIMIT {PREFIX_CANDIDATES}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [org_id, first, upper, *kinds, *params])
+        return list(cursor.fetchall())
+
+
+def _substring(org_id: int, words: list[str], kinds: tuple[str, ...]) -> list[Row]:
+    long = [w for w in words if len(w) >= 3]
+    params: list[Any] = []
+    if connection.vendor == "sqlite" and long:
+        # Each word a quoted phrase: with trigrams, a substring match of the whole word.
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
+        # CROSS JOIN keeps the full-text match the outer loop: left to itself, SQLite may
+        # walk the organisation's entries and run the match once for each of them.
+        source = (
+            "desk_searchentry_fts f CROSS JOIN desk_searchentry e ON e.id = f.rowid"
+            " WHERE desk_searchentry_fts MATCH %s AND"
+        )
+        params.append(match)
+        where, more = _contains([w for w in words if len(w) < 3])
+    else:  # PostgreSQL: LIKE '%word%' is served by the trigram index
+        source = "desk_searchentry e WHERE"
+        where, more = _contains(words)
+    sql = (
+        f"SELECT {_COLUMNS} FROM {source}"  # noqa: S608 (constant SQL)
+        f" e.org_id = %s AND e.entity IN ({_in(kinds)})"
+        + "".join(f" AND {w}" for w in where)
+        + f" LIMIT {CANDIDATES}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, org_id, *kinds, *more])
         return list(cursor.fetchall())
 
 

@@ -186,6 +186,13 @@ class Record(OrgOwned):
                 name="replica_record_current",
             ),
             models.Index(fields=["org", "entity", "valid_from"]),
+            # The desk looks records up by key (a customer for a document, each product of
+            # its lines); valid_from is in it so SQLite prefers it to a scan of the entity.
+            models.Index(
+                fields=["org", "entity", "key", "valid_from"],
+                condition=Q(valid_to__isnull=True),
+                name="replica_record_current_key",
+            ),
         ]
 
     def __str__(self) -> str:
