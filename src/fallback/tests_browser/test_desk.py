@@ -1,8 +1,8 @@
 """The fallback desk in a real browser: an outage of a covered system is declared, the banner
-shows, staff find a misspelt customer with the keyboard, make an invoice with two products,
-print it and log a call; the system comes back, the way back lists both, staff tick the
-invoice with its final number, a manager waives the note and the incident resolves. The desk's
-pages pass axe-core's WCAG 2.1 AA checks on a desktop and on a phone.
+shows, staff find a misspelt customer with the keyboard, make a quote with two products,
+download its PDF, print it and log a call; the system comes back, the way back lists both,
+staff tick the quote with its final number, a manager waives the note and the incident
+resolves. The desk's pages pass axe-core's WCAG 2.1 AA checks on a desktop and on a phone.
 
 Screenshots of the desk home and the document form are kept in /tmp/desk_*.png for review."""
 
@@ -170,9 +170,9 @@ def test_desk_journey_from_outage_to_resolved(
     expect(page.locator("table.orders")).to_contain_text("SO-1001")
     shoot(page, artifacts_dir, "desk-customer")
 
-    # An invoice with two products, found by typing.
-    page.get_by_role("link", name="New invoice").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("New invoice")
+    # A quote with two products, found by typing.
+    page.get_by_role("link", name="New quote").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New quote")
     expect(page.get_by_role("textbox", name="Customer")).to_have_value("Smith Plumbing")
     expect(page.locator(".party-details")).to_contain_text("office@smith.test")
     product = page.get_by_role("combobox", name="Add a product")
@@ -198,25 +198,33 @@ def test_desk_journey_from_outage_to_resolved(
     expect(lines.nth(0).locator("output")).to_have_text("£42.00")
     shoot(page, SCREENSHOTS, "desk_document_form")
     shoot(page, artifacts_dir, "desk-document-form")
-    page.get_by_role("button", name="Save invoice").click()
-    expect(page.get_by_text("Saved: Invoice FB1-A-INV0001.")).to_be_visible()
-    invoice = Document.objects.get(org=org)
-    assert invoice.kind == DocumentKind.INVOICE and str(invoice.total) == "96.00"
-    assert [line.description for line in invoice.lines.all()] == [
+    page.get_by_role("button", name="Save quote").click()
+    expect(page.get_by_text("Saved: Quote FB1-A-Q0001.")).to_be_visible()
+    quote = Document.objects.get(org=org)
+    assert quote.kind == DocumentKind.QUOTE and str(quote.total) == "96.00"
+    assert [line.description for line in quote.lines.all()] == [
         "Copper pipe 15mm",
         "Pipe bender",
     ]
     shoot(page, artifacts_dir, "desk-document")
 
-    # The print page opens with the invoice on it.
+    # Its PDF downloads, with the browser's session.
+    pdf_link = page.get_by_role("link", name="PDF", exact=True)
+    pdf = page.request.get(base + str(pdf_link.get_attribute("href")))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF") and "FB1-A-Q0001.pdf" in pdf.headers.get(
+        "content-disposition", ""
+    )
+
+    # The print page opens with the quote on it.
     page.get_by_role("link", name="Print", exact=True).click()
-    expect(page.get_by_text("FB1-A-INV0001").first).to_be_visible()
+    expect(page.get_by_text("FB1-A-Q0001").first).to_be_visible()
     expect(page.get_by_text("Smith Plumbing").first).to_be_visible()
     page.go_back()
 
     # A call, logged against the customer found by the search.
     # "/" on a desk page without a search box goes to the desk's, ready to type.
-    expect(page.get_by_role("heading", level=1)).to_have_text("Invoice FB1-A-INV0001")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quote FB1-A-Q0001")
     page.locator("h1").click()
     page.keyboard.press("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Desk")
@@ -248,12 +256,12 @@ def test_desk_journey_from_outage_to_resolved(
     expect(page.get_by_role("heading", level=1)).to_contain_text("The way back")
     rows = page.locator("table.reconciliation tbody tr")
     expect(rows).to_have_count(2)
-    expect(rows.nth(0)).to_contain_text("Invoice FB1-A-INV0001")
+    expect(rows.nth(0)).to_contain_text("Quote FB1-A-Q0001")
     expect(rows.nth(1)).to_contain_text("Call taken note")
     expect(page.locator("#open-count")).to_have_text("2")
-    rows.nth(0).get_by_label("Final number").fill("INV-9001")
+    rows.nth(0).get_by_label("Final number").fill("Q-9001")
     rows.nth(0).get_by_role("button", name="Entered").click()
-    expect(rows.nth(0)).to_contain_text("Entered as INV-9001")
+    expect(rows.nth(0)).to_contain_text("Entered as Q-9001")
     expect(page.locator("#open-count")).to_have_text("1")
     shoot(page, artifacts_dir, "desk-way-back")
     # Staff may not waive.
@@ -282,9 +290,9 @@ def test_desk_journey_from_outage_to_resolved(
     expect(mo.locator("#incident-status")).to_contain_text("Resolved")
     incident.refresh_from_db()
     assert incident.status == Status.RESOLVED
-    invoice.refresh_from_db()
+    quote.refresh_from_db()
     note.refresh_from_db()
-    assert invoice.final_number == "INV-9001" and note.waive_reason == "Only a phone call"
+    assert quote.final_number == "Q-9001" and note.waive_reason == "Only a phone call"
     manager.close()
 
 
