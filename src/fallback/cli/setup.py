@@ -201,9 +201,11 @@ def demo(
                 "  2. Within a minute it is down and an incident is suspected; the people on "
                 "duty are alerted.\n"
                 "  3. Two minutes later the outage is declared (real systems wait 30 minutes, "
-                "or a person confirms).\n"
+                "or a person confirms), and the [bold]Desk[/] is in fallback mode: search a "
+                "customer (press /), make a quote or an invoice from the replica, print it.\n"
                 "  4. Press [bold]Bring it back[/] (or: sim up); after two good checks it "
-                "is up and the incident is recovering, ready to resolve.\n"
+                "is up and the incident is recovering: the desk's way back lists what to "
+                "enter in the main system; tick each, then resolve.\n"
                 f"  Alerts sent to staff show at {simulator.url}/alerts",
                 soft_wrap=True,
             )

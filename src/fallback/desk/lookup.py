@@ -110,6 +110,17 @@ def open_orders(org: Organisation, customer_key: str = "") -> list[OrderRow]:
         records = records.filter(data__customer=customer_key)
     rows = [_order_row(r) for r in records.iterator(chunk_size=2000) if is_open_order(r.data or {})]
     rows.sort(key=lambda r: (r.due is None, r.due or date.max, r.number))
+    # Some sources give an order only its customer's key: the name comes from the customer.
+    unnamed = {r.customer_key for r in rows if r.customer_key and not r.customer_name}
+    if unnamed:
+        names: dict[str, str] = {}
+        listed = sorted(unnamed)
+        for start in range(0, len(listed), 500):
+            customers = history.current(org, "customer").filter(key__in=listed[start : start + 500])
+            names.update(customers.values_list("key", "name"))
+        for row in rows:
+            if not row.customer_name:
+                row.customer_name = names.get(row.customer_key, "")
     return rows
 
 

@@ -184,3 +184,9 @@ def test_a_contact_belongs_to_its_customer_or_supplier(acme):
     assert lookup.contact_party(c) == ("customer", "C1")
     assert lookup.contact_party(s) == ("supplier", "S1")
     assert lookup.contact_party(n) == ("", "")
+
+
+def test_an_order_with_only_its_customers_key_shows_the_customers_name(acme):
+    put_records(acme, "customer", [{"key": "C7", "name": "Hartley Heating"}])
+    put_records(acme, "order", [{"key": "O1", "number": "SO-7", "customer": "C7"}])
+    assert [r.customer_name for r in lookup.open_orders(acme)] == ["Hartley Heating"]
