@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,10 +35,9 @@ from fallback.configfile.errors import Loc, SectionError
 from fallback.configfile.fields import Slug, Text
 from fallback.configfile.messages import show
 from fallback.configfile.registry import Problem, Section, listed_slugs, register
-from fallback.desk import mode
+from fallback.desk import mode, numbering
 from fallback.desk.models import PREFIX_VALIDATOR, DeskSettings
 from fallback.monitor.models import System
-from fallback.replica import history
 
 DESK = "desk"
 SYSTEMS = "systems"
@@ -220,25 +218,6 @@ def _shown(field: str, value: Any) -> str:
     return repr(value)
 
 
-def _prefix_clash(org: Any, prefix: str) -> str | None:
-    """The settings page's rule: the main system must never use the prefix (its orders and
-    invoices in the replica say what it uses)."""
-    clash = (
-        history.current(org)
-        .filter(entity__in=("order", "invoice"))
-        .filter(Q(name__istartswith=prefix) | Q(data__number__istartswith=prefix))
-        .order_by("name")
-        .first()
-    )
-    if clash is None:
-        return None
-    number = (clash.data or {}).get("number") or clash.name
-    return (
-        f"the main system already has {clash.entity} {number}, which starts with {prefix}: "
-        "choose a prefix it never uses"
-    )
-
-
 def _covered(org: Any, slugs: list[str]) -> list[System]:
     found = {s.slug: s for s in System.objects.filter(org=org, slug__in=slugs)}
     for i, slug in enumerate(slugs):
@@ -257,7 +236,7 @@ def apply_desk(ctx: ApplyContext, spec: DeskSpec) -> None:
     for field, value in _given(spec).items():
         old = getattr(desk, field)
         if field == "number_prefix" and value != old:
-            clash = _prefix_clash(org, value)
+            clash = numbering.prefix_clash(org, value)
             if clash is not None:
                 raise SectionError((DESK, *PLACES[field]), clash)
         if field == "system_back_checklist":

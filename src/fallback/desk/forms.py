@@ -12,17 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.http import QueryDict
 
 from fallback.accounts.models import Organisation
-from fallback.desk import money
+from fallback.desk import money, numbering
 from fallback.desk.documents import REQUEST_KEY_MAX, LineInput
 from fallback.desk.models import DeskSettings, Device, NoteKind, Party
 from fallback.desk.notes import TEXT_MAX
 from fallback.desk.reconciliation import FINAL_MAX
 from fallback.monitor.models import System
-from fallback.replica import history
 
 REASON_MAX = 300
 WHEN_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
@@ -366,19 +364,9 @@ class DeskSettingsForm(forms.ModelForm[DeskSettings]):
 
     def clean_number_prefix(self) -> str:
         prefix = str(self.cleaned_data.get("number_prefix", "")).strip().upper()
-        clash = (
-            history.current(self.org)
-            .filter(entity__in=("order", "invoice"))
-            .filter(Q(name__istartswith=prefix) | Q(data__number__istartswith=prefix))
-            .order_by("name")
-            .first()
-        )
-        if clash is not None:
-            number = (clash.data or {}).get("number") or clash.name
-            raise forms.ValidationError(
-                f"the main system already has {clash.entity} {number}, which starts with "
-                f"{prefix}: choose a prefix it never uses"
-            )
+        problem = numbering.prefix_clash(self.org, prefix)
+        if problem:
+            raise forms.ValidationError(problem)
         return prefix
 
 

@@ -13,7 +13,7 @@ import secrets
 import string
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from fallback.accounts.models import Organisation
 from fallback.desk.models import (
@@ -24,6 +24,7 @@ from fallback.desk.models import (
     FallbackPeriod,
     NumberSeries,
 )
+from fallback.replica import history
 
 KIND_CODES: dict[str, str] = {
     DocumentKind.QUOTE: "Q",
@@ -75,3 +76,22 @@ def register_device(org: Organisation, name: str, code: str = "") -> Device:
             if code:
                 raise ValueError(f"Device code {code} is taken.") from None
     raise ValueError("Could not register the device; try again.")
+
+
+def prefix_clash(org: Organisation, prefix: str) -> str | None:
+    """Why `prefix` cannot be the desk's, or None (settings page and config files): the main
+    system must never use it, and its orders and invoices in the replica say what it uses."""
+    clash = (
+        history.current(org)
+        .filter(entity__in=("order", "invoice"))
+        .filter(Q(name__istartswith=prefix) | Q(data__number__istartswith=prefix))
+        .order_by("name")
+        .first()
+    )
+    if clash is None:
+        return None
+    number = (clash.data or {}).get("number") or clash.name
+    return (
+        f"the main system already has {clash.entity} {number}, which starts with {prefix}: "
+        "choose a prefix it never uses"
+    )
