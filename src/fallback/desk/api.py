@@ -13,6 +13,7 @@ without one, the organisation's "API" device, registered on first use.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -602,20 +603,24 @@ def _line_inputs(
     client gives overrides the replica's description, price and tax rate)."""
     made: list[LineInput] = []
     problems: list[tuple[str, str]] = []
+    products = documents.product_lines(org, [g.product_key.strip() for g in lines if g.product_key])
     for n, given in enumerate(lines, start=1):
         key = given.product_key.strip()
         if key:
-            line = documents.product_line(org, key, given.quantity)
-            if line is None:
+            found = products.get(key)
+            if found is None:
                 problems.append((f"lines[{n}].product_key", f"no product {key!r} in the replica"))
                 continue
-            line.description = given.description.strip() or line.description
-            if given.unit_price not in (None, ""):
-                line.unit_price = given.unit_price
-            if given.tax_rate not in (None, ""):
-                line.tax_rate = given.tax_rate
-            line.sku = given.sku.strip() or line.sku
-            line.unit = given.unit.strip() or line.unit
+            # A copy: two lines may name the same product.
+            line = replace(
+                found,
+                quantity=given.quantity,
+                description=given.description.strip() or found.description,
+                unit_price=found.unit_price if given.unit_price in (None, "") else given.unit_price,
+                tax_rate=found.tax_rate if given.tax_rate in (None, "") else given.tax_rate,
+                sku=given.sku.strip() or found.sku,
+                unit=given.unit.strip() or found.unit,
+            )
         else:
             line = LineInput(
                 description=given.description,

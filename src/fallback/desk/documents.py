@@ -102,19 +102,28 @@ def party_details(org: Organisation, party: str, key: str) -> tuple[str, dict[st
 
 def product_line(org: Organisation, key: str, quantity: Any = 1) -> LineInput | None:
     """A line for the product with replica key `key`, priced from the replica."""
-    found = history.current(org, "product").filter(key=key).order_by("-valid_from").first()
-    if found is None:
-        return None
-    data = found.data or {}
-    return LineInput(
-        description=str(data.get("name") or found.name or key),
-        quantity=quantity,
-        unit_price=data.get("price") or "0",
-        tax_rate=data.get("tax_rate"),
-        product_key=key,
-        sku=str(data.get("sku") or ""),
-        unit=str(data.get("unit") or ""),
-    )
+    return product_lines(org, [key], quantity).get(key)
+
+
+def product_lines(org: Organisation, keys: list[str], quantity: Any = 1) -> dict[str, LineInput]:
+    """Lines for the products with these replica keys, in one query: {key: line}; keys the
+    replica does not have are absent."""
+    lines: dict[str, LineInput] = {}
+    found = history.current(org, "product").filter(key__in=set(keys)).order_by("-valid_from")
+    for record in found:
+        if record.key in lines:
+            continue  # an older current version from a second connector: the newest wins
+        data = record.data or {}
+        lines[record.key] = LineInput(
+            description=str(data.get("name") or record.name or record.key),
+            quantity=quantity,
+            unit_price=data.get("price") or "0",
+            tax_rate=data.get("tax_rate"),
+            product_key=record.key,
+            sku=str(data.get("sku") or ""),
+            unit=str(data.get("unit") or ""),
+        )
+    return lines
 
 
 def _check(desk: DeskSettings, data: DocumentInput) -> list[tuple[str, str]]:

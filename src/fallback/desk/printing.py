@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -301,8 +301,9 @@ _warmed = False
 _warming = threading.Lock()  # taken by the first warm-up and never given back: one a process
 
 
-def warm_in_background() -> None:
-    """Warm once per process, in a thread, without making the caller wait."""
+def warm_in_background(then: Callable[[], object] | None = None) -> None:
+    """Warm once per process, in a thread, without making the caller wait; `then` runs
+    after it, warmed or not."""
     if _warmed or not _warming.acquire(blocking=False):
         return
 
@@ -311,6 +312,8 @@ def warm_in_background() -> None:
             warm()
         except Exception:  # only a head start: the real render reports any real problem
             log.exception("Warming the PDF renderer failed")
+        if then is not None:
+            then()
 
     threading.Thread(target=run, name="print-warm", daemon=True).start()
 

@@ -6,6 +6,7 @@ the heartbeat is marked stopped.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -92,10 +93,19 @@ def wait_for_stop_signal() -> None:
         pass
 
 
+def settle_memory() -> None:
+    """Move what start-up made (modules, templates, URL patterns, fonts) out of the garbage
+    collector's reach: it lives as long as the process, and walking it in every full
+    collection paused every thread for ~70 ms (a request's p95 under load)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_worker() -> None:
     migrate()
     background = Background("worker")
     background.start()
+    settle_memory()
     log.info("worker %s started", background.worker_id)
     try:
         wait_for_stop_signal()
@@ -120,7 +130,7 @@ def run_serve(host: str, port: int, with_background: bool = True) -> None:
     # the first invoice someone prints in an outage.
     from fallback.desk import printing
 
-    printing.warm_in_background()
+    printing.warm_in_background(then=settle_memory)
     log.info("serving on http://%s:%s/", host, port)
     try:
         wait_for_stop_signal()

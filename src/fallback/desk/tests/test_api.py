@@ -298,6 +298,26 @@ def test_a_document_is_filled_from_the_replica_and_totalled(client, world):
     assert (status, again) == (200, body)
 
 
+def test_two_lines_of_one_product_keep_their_own_quantity_and_price(client, world):
+    on(client, world)
+    lines = [
+        {"product_key": "P1", "quantity": "2"},
+        {"product_key": "P1", "quantity": "3", "unit_price": "4.00", "description": "Offcut"},
+    ]
+    body = make_document(client, world, "k-twice", {**QUOTE, "lines": lines})
+    first, second = body["lines"]
+    assert (first["description"], first["quantity"], first["unit_price"]) == (
+        "Copper pipe",
+        "2.000",
+        "4.5000",
+    )
+    assert (second["description"], second["quantity"], second["unit_price"]) == (
+        "Offcut",
+        "3.000",
+        "4.0000",
+    )
+
+
 def test_the_same_request_key_twice_makes_one_document(client, world):
     on(client, world)
     first = make_document(client, world, "double-click")

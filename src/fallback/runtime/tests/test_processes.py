@@ -75,3 +75,15 @@ def test_serve_on_empty_folder_answers_healthz_and_stops_on_sigterm(tmp_path):
         out = proc.communicate(timeout=30)[0].decode()
     assert proc.returncode == 0, out
     assert "stopped" in out
+
+
+def test_settling_memory_puts_start_up_objects_out_of_the_collectors_reach():
+    import gc
+
+    from fallback.runtime.processes import settle_memory
+
+    try:
+        settle_memory()
+        assert gc.get_freeze_count() > 10_000  # modules, URL patterns, templates: all of it
+    finally:
+        gc.unfreeze()
