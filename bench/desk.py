@@ -164,28 +164,18 @@ def insert_records(
     return count
 
 
-def key_index(add: bool) -> str:
-    """Whether current records can be found by (org, entity, key) through an index — the
-    desk looks a customer or product up by its key for every document — and, if asked, add
-    one when the schema has none."""
+def key_index() -> str:
+    """Whether current records can be found by (org, entity, key) through an index: the desk
+    looks a customer or product up by its key for every document."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, "replica_record")
-        if any(
-            c["index"] and c["columns"][:3] == ["org_id", "entity", "key"]
-            for c in constraints.values()
-        ):
-            return "present in the schema"
-        if not add:
-            return "MISSING: each look-up by key scans every record of its kind"
-        # With valid_from last it also gives the look-up's order (newest first), so SQLite
-        # picks it even with no statistics (it would not pick (org, entity, key) alone).
-        cursor.execute(
-            "CREATE INDEX bench_record_current_key"
-            " ON replica_record (org_id, entity, key, valid_from) WHERE valid_to IS NULL"
-        )
-        return "missing from the schema: added for this run (--add-key-index)"
+    if any(
+        c["index"] and c["columns"][:3] == ["org_id", "entity", "key"] for c in constraints.values()
+    ):
+        return "present"
+    return "MISSING: each look-up by key scans every record of its kind"
 
 
 # -------------------------------------------------------------------------- search
@@ -680,11 +670,6 @@ def main() -> None:
         "--think", type=float, default=1.0, help="mean pause between a user's documents (s)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the data folder afterwards")
-    parser.add_argument(
-        "--add-key-index",
-        action="store_true",
-        help="add an index on current records by (org, entity, key) if the schema lacks one",
-    )
     args = parser.parse_args()
 
     home = tempfile.mkdtemp(prefix="fallback-bench-desk-")
@@ -729,7 +714,7 @@ def main() -> None:
     start = time.perf_counter()
     entries = search_index.rebuild(org.pk)
     print(f"search index rebuilt: {entries:,} entries in {time.perf_counter() - start:.1f} s")
-    print(f"index of current records by key: {key_index(args.add_key_index)}")
+    print(f"index of current records by key: {key_index()}")
     with connection.cursor() as cursor:
         # No ANALYZE: the application never runs it, so its query plans are the ones
         # SQLite picks without statistics, as here.
