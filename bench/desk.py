@@ -28,10 +28,10 @@ then the desk's search index is built with search_index.rebuild (timed). Then
      documents (duplicated).
 
 Every document looks its customer and products up in the replica by key; the run says
-whether the schema has an index for that (`--add-key-index` adds one for the run if not).
+whether the schema has an index for that.
 
 Usage: .venv/bin/python bench/desk.py [--customers N] [--products N] [--users N]
-       [--seconds S | --per-user N] [--think S] [--add-key-index]
+       [--seconds S | --per-user N] [--think S] [--keep]
 The last line is one JSON object: search_p95_ms, pdf_p50_ms, create_p95_ms,
 documents_created, lost, duplicated.
 """
