@@ -31,6 +31,7 @@ from fallback.monitor.models import (
     System,
     SystemKind,
 )
+from fallback.plans.models import Plan
 from fallback.replica import editing as replica_editing
 from fallback.replica.models import Connector
 from fallback.simulator.service import Credentials
@@ -82,6 +83,9 @@ def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> Use
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
+        if not user.is_superuser:  # the demo's administrator: it sees Backups too
+            user.is_superuser = user.is_staff = True
+            user.save(update_fields=["is_superuser", "is_staff"])
         for spec in BUSINESSES:
             org = Organisation.objects.filter(slug=spec["slug"]).first()
             if org is None:
@@ -107,7 +111,52 @@ def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> Use
             build_replica(hartley, bluebell, simulator_url)
         if not DeskSettings.objects.filter(org__in=[hartley, bluebell]).exists():
             build_desk(hartley, bluebell)
+        if not Plan.objects.filter(org__in=[hartley, bluebell]).exists():
+            build_plans(hartley, bluebell)
     return user
+
+
+# The continuity plan: both businesses have started theirs (Fallback's suggestions), Hartley
+# is further along — what matters confirmed with its impact, the contacts added, the incident
+# lead's stand-in named — so a newcomer sees the guide, readiness and the binder at work.
+
+
+def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
+    from fallback.plans import editing as plan_editing
+    from fallback.plans import seeds
+    from fallback.plans.models import Band
+
+    margaret = User.objects.get(email="margaret.hartley@hartley-plumbing.test")
+    dev = User.objects.get(email="dev.patel@hartley-plumbing.test")
+    aoife = User.objects.get(email="aoife.byrne@bluebell-florists.test")
+    plan_editing.start(bluebell, aoife)
+    plan = plan_editing.start(hartley, margaret)
+    orders = plan.activities.filter(name="Taking orders").first()
+    if orders is not None:
+        plan_editing.save_activity(
+            plan,
+            orders,
+            owner=margaret,
+            impacts={
+                Band.HOURS_1_8: plan_editing.ImpactInput(money=1500, customers=20),
+                Band.HOURS_8_24: plan_editing.ImpactInput(money=4000, customers=60),
+                Band.DAYS_1_3: plan_editing.ImpactInput(money=15000, customers=200),
+            },
+        )
+    for risk in plan.risks.filter(suggested=True):
+        plan_editing.confirm(risk)
+    lead = plan.roles.filter(is_incident_lead=True).first()
+    if lead is not None:
+        plan_editing.save_role(plan, lead, holder=margaret, alternates=[dev])
+    plan_editing.add_suggested(plan, seeds.suggestions(plan))
+    plan_editing.set_statements(
+        plan,
+        "Trading from the Leeds warehouse and trade counter: orders, invoicing and dispatch "
+        "on CloudCRM and Xero. The website is out of scope.",
+        "Hartley & Sons keeps this plan so that customers can still order and be served when "
+        "a system or the warehouse is out. It is reviewed every year and after every outage "
+        "or drill, and drilled at least once a year. Margaret Hartley answers for it.",
+    )
 
 
 # The desk: letterheads, what switches fallback mode on, and prefixes the main systems never

@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "fallback.incidents",
     "fallback.replica",
     "fallback.desk",
+    "fallback.plans",
+    "fallback.comms",
+    "fallback.vault",
     "fallback.front",
 ]
 

@@ -12,4 +12,7 @@ urlpatterns = [
     path("", include("fallback.incidents.urls")),
     path("", include("fallback.replica.urls")),
     path("", include("fallback.desk.urls")),
+    path("", include("fallback.comms.urls")),
+    path("", include("fallback.plans.urls")),
+    path("", include("fallback.vault.urls")),
 ]

@@ -14,6 +14,15 @@ GLOBAL_MODELS: dict[str, str] = {
     "accounts.ApiToken": "belongs to a user; reaches only that user's organisations",
     "audit.AuditEvent": "org is nullable: account-level events belong to the actor alone",
     "runtime.WorkerHeartbeat": "describes a process of the installation",
+    # The vault backs up the whole installation's database: installation administrators
+    # (superusers) manage it, not one organisation.
+    "vault.VaultSettings": "the installation's backup schedule and retention",
+    "vault.Recipient": "a key the installation's snapshots are encrypted to",
+    "vault.Destination": "where the installation's snapshots go",
+    "vault.FileSet": "files the installation keeps with its snapshots",
+    "vault.Snapshot": "a snapshot of the whole installation",
+    "vault.SnapshotCopy": "a snapshot of the whole installation on one destination",
+    "vault.Verification": "a restore test of a snapshot of the whole installation",
 }
 
 

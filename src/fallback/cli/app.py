@@ -42,13 +42,16 @@ def root(
 
 # Each module adds its commands to `app`.
 from fallback.cli import (  # noqa: E402,F401
+    comms,
     config_commands,
     desk,
     doctor,
+    plans,
     processes,
     replica,
     setup,
     simulator,
+    vault,
 )
 
 

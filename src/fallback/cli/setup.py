@@ -97,6 +97,10 @@ def init(
         else:
             user.set_password(password)
             user.save()
+        if not User.objects.filter(is_superuser=True).exists():
+            # The first person set up here administers the installation (its backups).
+            user.is_superuser = user.is_staff = True
+            user.save(update_fields=["is_superuser", "is_staff"])
         if not Membership.objects.filter(org=organisation, user=user).exists():
             add_member(organisation, email, Role.OWNER)
     bootstrap.console.print(

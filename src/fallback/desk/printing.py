@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -281,6 +282,15 @@ def html_to_pdf(html: str, css: Sequence[str]) -> bytes:
     """The PDF of `html` styled by `css` (in order, each later one overriding the earlier)."""
     with _render_lock:
         return bytes(_layout(html, css).write_pdf())
+
+
+@contextmanager
+def laying_out() -> Iterator[Callable[[str, Sequence[str]], Any]]:
+    """Lay out several documents under the one render lock, to join their pages into one
+    PDF (the plan's grab binder): yields `layout(html, css)`, which returns WeasyPrint's
+    laid-out document; write the joined pages inside the block too."""
+    with _render_lock:
+        yield _layout
 
 
 def page_count(html: str, css: Sequence[str]) -> int:

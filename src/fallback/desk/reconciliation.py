@@ -68,7 +68,12 @@ def open_count(period: FallbackPeriod) -> int:
 
 def checklist(period: FallbackPeriod) -> list[str]:
     from fallback.desk.models import DeskSettings
+    from fallback.plans.backup import back_up_checklist
 
+    # The plan's checklist for the systems that went down comes first, when it has one.
+    planned = back_up_checklist(period)
+    if planned:
+        return planned
     desk = DeskSettings.objects.filter(org_id=period.org_id).first()
     custom = [s.strip() for s in (desk.system_back_checklist if desk else "").splitlines()]
     return [s for s in custom if s] or list(DEFAULT_CHECKLIST)

@@ -16,9 +16,13 @@ from fallback.accounts.roles import Capability
 from fallback.audit.models import AuditEvent
 
 CARDS: list[str] = [
+    "plans/cards/readiness.html",  # first: the score and the next thing to do
     "monitor/cards/systems.html",
     "desk/cards/desk.html",
+    "comms/cards/notices.html",
     "replica/cards/replica.html",
+    "vault/cards/backups.html",
+    "plans/cards/plan.html",
     "front/cards/getting_ready.html",
     "front/cards/team.html",
     "front/cards/activity.html",

@@ -90,6 +90,9 @@ class AlertEvent(models.TextChoices):
     SYNC_HELD = "sync_held", "A replica sync was held"
     SYNC_FAILED = "sync_failed", "Replica syncs are failing"
     REPLICA_STALE = "replica_stale", "The replica is older than its RPO"
+    OUTBOX_STALLED = "outbox_stalled", "Notices to customers are stuck in the outbox"
+    PLAN_STALE = "plan_stale", "A part of the continuity plan is due for review"
+    BACKUP_FAILED = "backup_failed", "A backup failed or did not verify"  # the vault's
 
 
 class AlertChannel(OrgOwned):

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 
+from fallback.comms.sender import SenderThread
 from fallback.monitor.runner import EngineThread
 from fallback.runtime import heartbeat, housekeeping, schedulers  # noqa: F401  (registers jobs)
 
@@ -56,6 +57,8 @@ class Background:
         )
         self.scheduler = schedulers.SchedulerLoop(jobs)
         self.engine = EngineThread(self.worker_id, writer="process")
+        # Notices to customers: the outbox sender (fallback.comms.sender).
+        self.outbox = SenderThread(self.worker_id)
 
     def _run_tasks(self) -> None:
         try:
@@ -68,14 +71,17 @@ class Background:
         self.task_thread.start()
         self.scheduler.start()
         self.engine.start()
+        self.outbox.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         self.task_worker.running = False
         self.scheduler.stop()
         self.engine.stop()
+        self.outbox.stop()
         self.task_thread.join(timeout)
         self.scheduler.join(timeout)
         self.engine.join(timeout)
+        self.outbox.join(timeout)
         heartbeat.stopped(self.worker_id)
 
 

@@ -37,6 +37,15 @@ def test_init_creates_org_and_owner_from_flags():
     assert AuditEvent.objects.filter(via="cli", action="organisation.created").exists()
 
 
+def test_init_makes_the_first_person_the_installation_administrator():
+    # The vault's Backups page is theirs; a second owner set up later is not one.
+    args = ["init", "--password", GOOD]
+    runner.invoke(app, [*args, "--org", "Acme", "--email", "ann@acme.test"])
+    runner.invoke(app, [*args, "--org", "Bravo", "--email", "bob@bravo.test"])
+    admins = User.objects.filter(is_superuser=True).values_list("email", flat=True)
+    assert list(admins) == ["ann@acme.test"]
+
+
 def test_init_refuses_weak_password_and_creates_nothing():
     r = runner.invoke(
         app, ["init", "--org", "Acme", "--email", "a@acme.test", "--password", "12345"]

@@ -1,0 +1,32 @@
+from django.urls import URLPattern, URLResolver, path
+
+from fallback.comms import views
+
+app_name = "comms"
+C = "o/<slug:org_slug>/comms/"
+N = C + "notices/<int:pk>/"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(C, views.index, name="index"),
+    path(C + "card/", views.card, name="card"),
+    path(C + "incidents/<int:incident_id>/", views.incident, name="incident"),
+    path(N, views.notice_view, name="notice"),
+    path(N + "check/", views.notice_check, name="notice-check"),
+    path(N + "acknowledge/", views.notice_acknowledge, name="notice-acknowledge"),
+    path(N + "send/", views.notice_send, name="notice-send"),
+    path(N + "progress/", views.notice_progress, name="notice-progress"),
+    path(N + "stop/", views.notice_stop, name="notice-stop"),
+    path(N + "resend/", views.notice_resend, name="notice-resend"),
+    path(N + "mark-sent/", views.notice_mark_sent, name="notice-mark-sent"),
+    path(N + "calls/", views.calls, name="calls"),
+    path(N + "calls/print/", views.calls_print, name="calls-print"),
+    path(N + "calls/pdf/", views.calls_pdf, name="calls-pdf"),
+    path(C + "outbox/", views.outbox_view, name="outbox"),
+    path(C + "settings/", views.settings_view, name="settings"),
+    path(C + "settings/test/", views.settings_test, name="settings-test"),
+    path(C + "channels/", views.channels, name="channels"),
+    path(C + "channels/<int:pk>/", views.channel_edit, name="channel"),
+    path(C + "opt-outs/", views.opt_outs, name="opt-outs"),
+    path(C + "key-accounts/", views.key_accounts, name="key-accounts"),
+    path(C + "templates/", views.templates, name="templates"),
+    path(C + "templates/<int:pk>/", views.template_edit, name="template"),
+]
