@@ -154,7 +154,7 @@ def _notices_values(org: Organisation) -> Any:
     return [templates, list(routes), accounts["n"], _digest(keys)]
 
 
-def _vault_template() -> bool:
+def has_backup_instructions() -> bool:
     if not apps.is_installed(VAULT):
         return False
     try:
@@ -199,7 +199,7 @@ def inputs(plan: Plan) -> Inputs:
         "prices": _digest([prices["n"], prices["started"], prices["ended"]]),
         "desk": _digest(_desk_values(org)),
         "notices": _digest(_notices_values(org)),
-        "vault": "yes" if _vault_template() else "no",
+        "vault": "yes" if has_backup_instructions() else "no",
         "format": f"{FORMAT}",
     }
     return Inputs(parts, version.number if version else None)
@@ -383,7 +383,7 @@ def notice_scripts(org: Organisation) -> Notices | None:
 
 
 def _vault_section() -> dict[str, Any] | None:
-    if not _vault_template():
+    if not has_backup_instructions():
         return None
     recipients: list[str] = []
     try:

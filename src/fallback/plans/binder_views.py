@@ -51,7 +51,7 @@ def binder_page(request: OrgRequest) -> HttpResponse:
         price_limit=binder.PRICE_ROWS,
         forms=list(desk_printing.BLANK_FORMS.values()),
         has_notices=binder.notice_scripts(request.org) is not None,
-        has_vault=binder._vault_template(),
+        has_vault=binder.has_backup_instructions(),
         ready=binder.is_cached(plan),
     )
     return render(request, "plans/binder.html", context)

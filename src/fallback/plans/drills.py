@@ -691,14 +691,6 @@ def finish(
     return Finished(drill, measured, problem)
 
 
-def last_finished(plan_or_org_id: int) -> Drill | None:
-    return (
-        Drill.objects.filter(org_id=plan_or_org_id, finished_at__isnull=False)
-        .order_by("-finished_at", "-pk")
-        .first()
-    )
-
-
 # ------------------------------------------------------------------ the report
 
 

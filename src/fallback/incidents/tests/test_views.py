@@ -112,6 +112,8 @@ def test_incident_page_shows_status_systems_and_timeline(world):
     assert incident.timeline.first().text in words
     assert "Confirm outage" not in html  # viewers cannot act
     assert 'hx-trigger="every 15s"' in html  # an open incident keeps itself up to date
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert incident.title in title and "<" not in title  # the title, not the timeline
 
 
 def test_staff_confirms_a_suspected_outage_and_it_is_declared(world):
