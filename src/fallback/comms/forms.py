@@ -145,6 +145,13 @@ class SettingsForm(forms.ModelForm[CommsSettings]):
         widget=forms.CheckboxSelectMultiple,
     )
 
+    status_url = forms.URLField(
+        label="Status page",
+        required=False,
+        max_length=200,
+        assume_scheme="https",  # a status page is served over HTTPS
+    )
+
     class Meta:
         model = CommsSettings
         fields = [
