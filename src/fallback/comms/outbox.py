@@ -41,13 +41,14 @@ from fallback.accounts.models import Organisation
 from fallback.comms import audiences, rendering
 from fallback.comms.audiences import Target
 from fallback.comms.models import ChannelKind, ItemState, Notice, OutboxItem
+from fallback.incidents import alerts
 from fallback.incidents.models import Incident
 
 log = logging.getLogger("fallback.comms")
 
 MAX_ATTEMPTS = int(os.environ.get("FALLBACK_OUTBOX_MAX_ATTEMPTS", "8"))
 FIRST_RETRY = timedelta(seconds=float(os.environ.get("FALLBACK_OUTBOX_BACKOFF", "30")))
-MAX_RETRY = timedelta(hours=1)
+MAX_RETRY = alerts.MAX_RETRY
 # A sender renews the lease on what it holds every few seconds; items whose lease ran out
 # belong to a sender that died.
 LEASE = timedelta(seconds=float(os.environ.get("FALLBACK_OUTBOX_LEASE", "30")))
@@ -64,7 +65,7 @@ UNKNOWN_NOTE = (
 def backoff(attempts: int, jitter: float | None = None) -> timedelta:
     """The wait after the `attempts`-th failure: 30 s, 1, 2, 4 min … at most 1 h, each
     ±20 % so that many failed messages do not all come back at the same moment."""
-    base = min(FIRST_RETRY * (1 << max(attempts - 1, 0)), MAX_RETRY)
+    base = alerts.backoff(attempts, first=FIRST_RETRY)
     spread = random.uniform(-0.2, 0.2) if jitter is None else jitter  # noqa: S311
     return base * (1 + spread)
 

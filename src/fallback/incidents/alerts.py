@@ -45,9 +45,9 @@ SEND_EVERY = 5.0
 DRILL = "[DRILL] "
 
 
-def backoff(attempts: int) -> timedelta:
+def backoff(attempts: int, first: timedelta = FIRST_RETRY) -> timedelta:
     """The wait after the `attempts`-th failure: 30 s, 1 min, 2 min, 4 min … at most 1 h."""
-    return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), MAX_RETRY)
+    return min(first * (1 << max(attempts - 1, 0)), MAX_RETRY)
 
 
 def channels_for(org_id: int, event: str) -> list[AlertChannel]:
