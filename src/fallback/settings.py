@@ -6,6 +6,10 @@ FALLBACK_SECRET_KEY  shared secret when several machines serve one PostgreSQL da
 FALLBACK_HTTPS     1 when served over HTTPS (secure cookies, HSTS)
 FALLBACK_ALLOWED_HOSTS  comma-separated host names (default: any, as it serves a LAN)
 FALLBACK_DEBUG     1 for development only
+FALLBACK_EMAIL_HOST  the installation's outgoing mail server (members' own reminders); unset: none
+  FALLBACK_EMAIL_PORT (587), FALLBACK_EMAIL_USER, FALLBACK_EMAIL_PASSWORD,
+  FALLBACK_EMAIL_SECURITY (starttls | tls | none), FALLBACK_EMAIL_FROM,
+  FALLBACK_URL (where people open Fallback, for links in mail, e.g. http://office-box:8000)
 """
 
 from __future__ import annotations
@@ -175,6 +179,18 @@ if HTTPS:
     CSRF_TRUSTED_ORIGINS = [
         o.strip() for o in os.environ.get("FALLBACK_CSRF_TRUSTED_ORIGINS", "").split(",") if o
     ]
+
+# The installation's outgoing mail: reminders to members' own addresses. Not the
+# organisations' backup mail accounts (those are for notices during an outage).
+EMAIL_HOST = os.environ.get("FALLBACK_EMAIL_HOST", "").strip()
+EMAIL_PORT = int(os.environ.get("FALLBACK_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("FALLBACK_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("FALLBACK_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("FALLBACK_EMAIL_SECURITY", "starttls").strip().lower() == "starttls"
+EMAIL_USE_SSL = os.environ.get("FALLBACK_EMAIL_SECURITY", "").strip().lower() == "tls"
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("FALLBACK_EMAIL_FROM", "") or "fallback@localhost"
+FALLBACK_URL = os.environ.get("FALLBACK_URL", "").strip().rstrip("/")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("FALLBACK_TIME_ZONE", "UTC")

@@ -129,9 +129,11 @@ class ContactOut(Schema):
     last_verified_on: date | None
 
 
-class TightenedOut(Schema):
+class FeedOut(Schema):
     connector: str
-    rpo_minutes: int
+    own_rpo_minutes: int
+    target_minutes: int
+    activities: list[str]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -321,12 +323,19 @@ def verify_contact(request: HttpRequest, slug: str, contact_id: int) -> ContactO
     )
 
 
-@router.post("/orgs/{slug}/plan/rpo/tighten", response=list[TightenedOut])
-def tighten_rpo(request: HttpRequest, slug: str) -> list[TightenedOut]:
-    """Make each connector warn at the strictest RPO of the activities using its system."""
-    m = _membership(request, slug, Capability.EDIT_SETUP)
-    done = rpo.tighten(_plan(m))
-    return [TightenedOut(connector=d.connector.slug, rpo_minutes=d.needed) for d in done]
+@router.get("/orgs/{slug}/plan/rpo", response=list[FeedOut])
+def rpo_feeds(request: HttpRequest, slug: str) -> list[FeedOut]:
+    """The connectors whose freshness target the plan makes stricter than their own RPO."""
+    m = _membership(request, slug, Capability.VIEW)
+    return [
+        FeedOut(
+            connector=f.connector.slug,
+            own_rpo_minutes=f.own,
+            target_minutes=f.needed,
+            activities=list(f.activities),
+        )
+        for f in rpo.feeds(_plan(m))
+    ]
 
 
 @router.get("/orgs/{slug}/plan/versions", response=list[VersionBrief])

@@ -476,9 +476,6 @@ def apply_plan(org: Organisation, spec: PlanSpec, report: Reporter, summary: str
     if spec.scenarios is not None:
         applier.scenarios(spec.scenarios)
     record_version(plan, summary)
-    for mismatch in rpo.mismatches(plan):
-        report.notice(
-            f"{mismatch.text}: set rpo_minutes: {mismatch.needed} on connector "
-            f"{mismatch.connector.slug}, or tighten it from the plan's page"
-        )
+    for feed in rpo.feeds(plan):
+        report.notice(feed.text + " (the replica's alerts use the stricter)")
     return plan

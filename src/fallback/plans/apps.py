@@ -7,4 +7,5 @@ class PlansConfig(AppConfig):
     verbose_name = "Continuity plan"
 
     def ready(self) -> None:
-        from fallback.plans import staleness  # noqa: F401  (registers the reminder job)
+        # Register the reminder job and the plan as a source of replica freshness targets.
+        from fallback.plans import rpo, staleness  # noqa: F401

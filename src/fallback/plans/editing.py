@@ -8,10 +8,10 @@ confirms a suggested item.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -39,6 +39,8 @@ from fallback.plans.models import (
     Scenario,
 )
 from fallback.plans.snapshot import record_version
+
+M = TypeVar("M", bound=Model)
 
 Item = Activity | Risk | Scenario | PlanRole | Contact
 Person = User | Contact
@@ -330,6 +332,30 @@ def _unique(
     return []
 
 
+def _fill(
+    item: M | None, make: Callable[[], M], allowed: Sequence[str], fields: dict[str, Any]
+) -> tuple[M, dict[str, Any] | None]:
+    """The item to save (`item`, or a new one from `make`) with `fields` set on it, and its
+    values before (None when new). A field the kind does not have is a programming error."""
+    before = _dump(item) if item is not None and item.pk else None
+    target = item if item is not None else make()
+    for key, value in fields.items():
+        if key not in allowed:
+            raise ValueError(f"unknown {_noun(target)} field {key!r}")
+        setattr(target, key, value)
+    return target, before
+
+
+def _chosen_systems(
+    org: Organisation, systems: Iterable[System] | None
+) -> tuple[list[System] | None, list[tuple[str, str]]]:
+    """The systems an item depends on (None: leave them as they are), and what is wrong."""
+    chosen = list(systems) if systems is not None else None
+    if chosen is not None and any(s.org_id != org.pk for s in chosen):
+        return chosen, [("systems", "Choose systems of this organisation.")]
+    return chosen, []
+
+
 def _full_clean(item: Model, exclude: Sequence[str] = ()) -> list[tuple[str, str]]:
     try:
         item.full_clean(exclude=[*exclude, "org", "plan"], validate_unique=False)
@@ -377,21 +403,20 @@ def save_activity(
 ) -> Activity:
     """Create (activity None) or change an activity; saving it confirms a suggested one."""
     org = plan.org
-    before = _dump(activity) if activity is not None and activity.pk else None
-    target = activity or Activity(org=org, plan=plan, position=_next_position(plan.activities))
-    for key, value in fields.items():
-        if key not in ACTIVITY_FIELDS:
-            raise ValueError(f"unknown activity field {key!r}")
-        setattr(target, key, value)
+    target, before = _fill(
+        activity,
+        lambda: Activity(org=org, plan=plan, position=_next_position(plan.activities)),
+        ACTIVITY_FIELDS,
+        fields,
+    )
     errors = _full_clean(target)
     errors += _unique(plan.activities, target, "name", target.name, "an activity")
     problem = rto_problem(target.rto_minutes, target.mtpd_minutes)
     if problem:
         errors.append(("rto_minutes", problem))
     errors += _member_check(org, "owner", target.owner)
-    chosen = list(systems) if systems is not None else None
-    if chosen is not None and any(s.org_id != org.pk for s in chosen):
-        errors.append(("systems", "Choose systems of this organisation."))
+    chosen, problems = _chosen_systems(org, systems)
+    errors += problems
     if errors:
         raise PlanInvalid(errors)
     target.suggested = False
@@ -435,12 +460,12 @@ RISK_FIELDS = (
 @transaction.atomic
 def save_risk(plan: Plan, risk: Risk | None, **fields: Any) -> Risk:
     org = plan.org
-    before = _dump(risk) if risk is not None and risk.pk else None
-    target = risk or Risk(org=org, plan=plan, position=_next_position(plan.risks))
-    for key, value in fields.items():
-        if key not in RISK_FIELDS:
-            raise ValueError(f"unknown risk field {key!r}")
-        setattr(target, key, value)
+    target, before = _fill(
+        risk,
+        lambda: Risk(org=org, plan=plan, position=_next_position(plan.risks)),
+        RISK_FIELDS,
+        fields,
+    )
     errors = _full_clean(target)
     errors += _unique(plan.risks, target, "title", target.title, "a risk")
     errors += _member_check(org, "contrarian", target.contrarian)
@@ -478,17 +503,16 @@ def save_scenario(
     **fields: Any,
 ) -> Scenario:
     org = plan.org
-    before = _dump(scenario) if scenario is not None and scenario.pk else None
-    target = scenario or Scenario(org=org, plan=plan, position=_next_position(plan.scenarios))
-    for key, value in fields.items():
-        if key not in SCENARIO_FIELDS:
-            raise ValueError(f"unknown scenario field {key!r}")
-        setattr(target, key, value)
+    target, before = _fill(
+        scenario,
+        lambda: Scenario(org=org, plan=plan, position=_next_position(plan.scenarios)),
+        SCENARIO_FIELDS,
+        fields,
+    )
     errors = _full_clean(target)
     errors += _unique(plan.scenarios, target, "title", target.title, "a scenario")
-    chosen = list(systems) if systems is not None else None
-    if chosen is not None and any(s.org_id != org.pk for s in chosen):
-        errors.append(("systems", "Choose systems of this organisation."))
+    chosen, problems = _chosen_systems(org, systems)
+    errors += problems
     for i, step in enumerate(steps or [], start=1):
         if not step.action.strip():
             errors.append(("steps", f"step {i}: say what is done"))
@@ -552,12 +576,12 @@ def save_role(
 ) -> PlanRole:
     """Create or change a role. Making it the incident lead takes that from any other."""
     org = plan.org
-    before = _dump(role) if role is not None and role.pk else None
-    target = role or PlanRole(org=org, plan=plan, position=_next_position(plan.roles))
-    for key, value in fields.items():
-        if key not in ROLE_FIELDS:
-            raise ValueError(f"unknown role field {key!r}")
-        setattr(target, key, value)
+    target, before = _fill(
+        role,
+        lambda: PlanRole(org=org, plan=plan, position=_next_position(plan.roles)),
+        ROLE_FIELDS,
+        fields,
+    )
     errors = _full_clean(target, exclude=["holder_user", "holder_contact"])
     errors += _unique(plan.roles, target, "name", target.name, "a role")
     errors += _person_problem(plan, holder, "holder")
@@ -624,12 +648,7 @@ def email_problem(value: str) -> str | None:
 @transaction.atomic
 def save_contact(plan: Plan, contact: Contact | None, **fields: Any) -> Contact:
     org = plan.org
-    before = _dump(contact) if contact is not None and contact.pk else None
-    target = contact or Contact(org=org, plan=plan)
-    for key, value in fields.items():
-        if key not in CONTACT_FIELDS:
-            raise ValueError(f"unknown contact field {key!r}")
-        setattr(target, key, value)
+    target, before = _fill(contact, lambda: Contact(org=org, plan=plan), CONTACT_FIELDS, fields)
     target.email = target.email.strip()
     errors = _full_clean(target, exclude=["email"])
     same = plan.contacts.filter(kind=target.kind)

@@ -364,9 +364,18 @@ class PlanVersion(OrgOwned):
         return f"plan version {self.number}"
 
 
+class MailStatus(models.TextChoices):
+    NONE = "", "Not emailed"  # no owner address, or the installation has no outgoing mail
+    PENDING = "pending", "To send"
+    SENDING = "sending", "Being sent"  # a sender died here: it may have gone; never resent
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
 class Reminder(OrgOwned):
     """A reminder sent about a stale part of the plan; one per part and period, so the
-    reminder job may run on every worker and each reminder still goes once."""
+    reminder job may run on every worker and each reminder still goes once — to the alert
+    channels and, by email, to the part's owner."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="reminders")
     part = models.CharField(max_length=40)
@@ -375,6 +384,16 @@ class Reminder(OrgOwned):
     owner = models.ForeignKey(
         USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    title = models.CharField(max_length=250, blank=True)
+    body = models.TextField(blank=True)
+    email_to = models.EmailField(blank=True, help_text="The owner's address when it was due")
+    email_status = models.CharField(
+        max_length=8, choices=MailStatus.choices, default=MailStatus.NONE, blank=True
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_next_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    email_error = models.TextField(blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-sent_at"]

@@ -1,32 +1,36 @@
-"""The plan's RPOs and the replica's freshness alerts.
+"""The plan's RPOs feed the replica's freshness alerts.
 
 An activity's RPO says how old its data may be when work resumes; a connector's rpo_minutes
-is when the replica warns that its copy is older than that. When an activity needs a
-stricter RPO than the connector of one of its systems warns at, the plan shows the mismatch
-and offers to tighten the connector (one click, audited as any connector change).
+is when the replica warns that its copy is older than that. The replica's effective target
+is the strictest of the two: this module registers the plan as a freshness target source
+(`replica.freshness.register_target_source`), so the replica's pages, its API, readiness
+and its stale alert all use it.
 
-Why not change the connector silently when the activity is saved: the connector belongs to
-the replica's setup, which a config file may also declare; changing it behind the owner's
-back would make every `fallback apply` of that file undo it (and the plan redo it). Shown
-and applied on request, the owner sees what changes and why, and config files get a notice.
+Computed, never copied onto the connector: the connector belongs to the replica's setup,
+which a config file may also declare, and a copied value would be undone by the next
+`fallback apply` of that file (and redone by the plan). A plan never loosens the target: an
+activity that tolerates older data leaves the connector's own RPO in force.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.urls import reverse
 
 from fallback.plans import durations
 from fallback.plans.models import Plan
-from fallback.replica import editing as replica_editing
+from fallback.replica import freshness
 from fallback.replica.models import Connector
 
 
 @dataclass(frozen=True)
-class Mismatch:
+class Feed:
+    """A connector whose freshness target the plan makes stricter than its own."""
+
     connector: Connector
-    warns_at: int  # minutes: the connector's rpo_minutes when the mismatch was found
+    own: int  # minutes: the connector's own rpo_minutes
     needed: int  # minutes: the strictest RPO of the activities that use its system
     activities: tuple[str, ...]
 
@@ -34,10 +38,9 @@ class Mismatch:
     def text(self) -> str:
         names = ", ".join(f"“{a}”" for a in self.activities)
         return (
-            f"The replica of {self.connector.name} warns only when its copy is older than "
-            f"{durations.words(self.warns_at)}, but {names} "
-            f"need{'s' if len(self.activities) == 1 else ''} data no older than "
-            f"{durations.words(self.needed)}"
+            f"The replica of {self.connector.name} warns when its copy is older than "
+            f"{durations.words(self.needed)}, not its own {durations.words(self.own)}: {names} "
+            f"need{'s' if len(self.activities) == 1 else ''} data no older than that"
         )
 
 
@@ -57,32 +60,36 @@ def needed_by_system(plan: Plan) -> dict[int, int]:
     return {pk: min(m for _, m in rpos) for pk, rpos in rpos_by_system(plan).items()}
 
 
-def mismatches(plan: Plan) -> list[Mismatch]:
+def _feeds(plan: Plan, connectors: Sequence[Connector]) -> list[Feed]:
     rpos = rpos_by_system(plan)
-    if not rpos:
-        return []
     found = []
-    connectors = Connector.objects.filter(
-        org_id=plan.org_id, enabled=True, system_id__in=list(rpos)
-    ).order_by("name")
     for connector in connectors:
-        assert connector.system_id is not None
+        if connector.system_id is None or connector.system_id not in rpos:
+            continue
         stricter = [(n, m) for n, m in rpos[connector.system_id] if m < connector.rpo_minutes]
         if stricter:
             needed = min(m for _, m in stricter)
-            names = tuple(n for n, _ in stricter)
-            found.append(Mismatch(connector, connector.rpo_minutes, needed, names))
+            names = tuple(n for n, m in stricter if m == needed)
+            found.append(Feed(connector, connector.rpo_minutes, needed, names))
     return found
 
 
-@transaction.atomic
-def tighten(plan: Plan, connector_id: int | None = None) -> list[Mismatch]:
-    """Make the connectors warn at the RPO the plan needs (one, or all); returns what was
-    changed. Each change is audited by the replica's own editing rules."""
-    done = []
-    for mismatch in mismatches(plan):
-        if connector_id is not None and mismatch.connector.pk != connector_id:
-            continue
-        replica_editing.update_connector(mismatch.connector, rpo_minutes=mismatch.needed)
-        done.append(mismatch)
-    return done
+def feeds(plan: Plan) -> list[Feed]:
+    """The enabled connectors whose target the plan makes stricter, by name."""
+    connectors = Connector.objects.filter(org_id=plan.org_id, enabled=True).order_by("name")
+    return _feeds(plan, list(connectors))
+
+
+@freshness.register_target_source
+def plan_targets(org_id: int, connectors: Sequence[Connector]) -> dict[int, freshness.Stricter]:
+    """The replica's freshness target source: what the plan needs of each connector's copy."""
+    plan = Plan.objects.filter(org_id=org_id).select_related("org").first()
+    if plan is None or not any(c.system_id for c in connectors):
+        return {}
+    url = reverse("plans:activities", kwargs={"org_slug": plan.org.slug})
+    return {
+        f.connector.pk: freshness.Stricter(
+            f.needed, "the plan: " + ", ".join(f"“{a}”" for a in f.activities), url
+        )
+        for f in _feeds(plan, connectors)
+    }

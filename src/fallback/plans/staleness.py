@@ -9,10 +9,11 @@
 - The printed grab binder, once one was printed: after every change of what is in it.
 
 The dashboard lists the stale parts with their owner and a link. A periodic job reminds
-each part's owner through the organisation's staff alert channels, at most once per part
-and period (a Reminder row per part and period makes it idempotent, whichever worker runs
-the job): once per cadence window for contacts, once per day of changes for the price list,
-once per incident and once a year for the whole plan.
+each part's owner through the organisation's staff alert channels and, when the
+installation has outgoing mail, by email to the owner's own address (reminder_mail), at
+most once per part and period (a Reminder row per part and period makes it idempotent,
+whichever worker runs the job): once per cadence window for contacts, once per day of
+changes for the price list, once per incident and once a year for the whole plan.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from django.utils import timezone
 from fallback.accounts.models import User
 from fallback.front.templatetags.fallback_ui import org_zone
 from fallback.incidents.models import Incident, Status
-from fallback.plans.models import Contact, ContactKind, Plan, Reminder
+from fallback.plans import reminder_mail
+from fallback.plans.models import Contact, ContactKind, MailStatus, Plan, Reminder
 from fallback.replica.models import Record
 from fallback.runtime import schedulers
 
@@ -292,31 +294,44 @@ def _reminder_text(plan: Plan, part: Part) -> tuple[str, str]:
         f"For {who}: {part.title} of the continuity plan is due for a check — {part.why}.{items}\n"
         f"It is checked {part.cadence}. A plan is only worth something while it is right: "
         "open it, check, and mark it checked.\n"
-        f"Plan: {part.url}"
+        f"Plan: {reminder_mail.link(part.url)}"
     )
     return title, body
 
 
 def remind(now: datetime | None = None) -> int:
-    """Remind the owners of stale parts (once per part and period); returns how many."""
+    """Remind the owners of stale parts (once per part and period): through the alert
+    channels and, when the installation has outgoing mail, by email to the owner's own
+    address; returns how many reminders were made."""
     from fallback.incidents.alerts import queue_notice
     from fallback.incidents.models import AlertEvent
 
     now = now or timezone.now()
     sent = 0
+    mail = reminder_mail.configured()
     plans = Plan.objects.select_related("org", "owner", "contacts_owner", "price_list_owner")
     for plan in plans:
         for part in stale_parts(plan, now):
             with transaction.atomic():
+                title, body = _reminder_text(plan, part)
+                email_to = part.owner.email if mail and part.owner and part.owner.email else ""
                 _, new = Reminder.objects.get_or_create(
                     plan=plan,
                     part=part.key,
                     period=part.period[:80],
-                    defaults={"org_id": plan.org_id, "sent_at": now, "owner": part.owner},
+                    defaults={
+                        "org_id": plan.org_id,
+                        "sent_at": now,
+                        "owner": part.owner,
+                        "title": title[:250],
+                        "body": body,
+                        "email_to": email_to,
+                        "email_status": MailStatus.PENDING if email_to else MailStatus.NONE,
+                        "email_next_at": now if email_to else None,
+                    },
                 )
                 if not new:
                     continue
-                title, body = _reminder_text(plan, part)
                 queue_notice(
                     plan.org_id,
                     AlertEvent.PLAN_STALE,
@@ -326,6 +341,7 @@ def remind(now: datetime | None = None) -> int:
                     now,
                 )
                 sent += 1
+    reminder_mail.send_due(now)
     return sent
 
 

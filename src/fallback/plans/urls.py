@@ -16,7 +16,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(P + "activities/", views.activities, name="activities"),
     path(P + "activities/new/", views.activity, name="activity_new"),
     path(P + "activities/<int:pk>/", views.activity, name="activity"),
-    path(P + "activities/rpo/", views.rpo_apply, name="rpo_apply"),
     path(P + "risks/", views.risks, name="risks"),
     path(P + "risks/new/", views.risk, name="risk_new"),
     path(P + "risks/<int:pk>/", views.risk, name="risk"),

@@ -8,6 +8,7 @@ are in editing, completeness in sections, staleness and readiness in their modul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -29,7 +30,6 @@ from fallback.front.templatetags.fallback_ui import org_zone
 from fallback.plans import (
     actions,
     binder,
-    durations,
     editing,
     printing,
     readiness,
@@ -130,6 +130,59 @@ def _url(request: OrgRequest, name: str, **kwargs: Any) -> str:
     return reverse(name, kwargs={"org_slug": request.org.slug, **kwargs})
 
 
+def _item_form(
+    request: OrgRequest,
+    plan: Plan,
+    item: Any,
+    form: Any,
+    save: Callable[[Any], Any],
+    kind: str,
+    names: dict[str, str] | None = None,
+    steps: Any = None,
+) -> HttpResponse:
+    """One item's form (an activity, risk, scenario, role or contact): save it through
+    `save`, with the editing rules' errors shown next to their fields, then go on; or show
+    the form with what the item still misses. `steps` is a formset that must be valid too."""
+    valid = request.method == "POST" and form.is_valid() and (steps is None or steps.is_valid())
+    if valid:
+        try:
+            # A fresh copy: a refused change must not leave the form's edits on `item`.
+            saved = save(type(item).objects.get(pk=item.pk) if item is not None else None)
+        except editing.PlanInvalid as exc:
+            apply_errors(form, exc.errors, names or {})
+        else:
+            messages.success(request, f"{_label(saved)} is saved.")
+            back = _url(request, f"plans:{ITEM_LISTS[kind]}")
+            if isinstance(saved, Contact):
+                back += f"#{saved.kind}"
+            return _onward(request, plan, back)
+    context = _context(request, plan, form=form, item=item)
+    if steps is not None:
+        context["steps"] = steps
+    if item is not None:
+        context["item_missing"] = sections.missing_for(
+            context["sections"], _url(request, f"plans:{kind}", pk=item.pk)
+        )
+    return render(request, f"plans/{kind}_form.html", context)
+
+
+def _label(saved: Any) -> str:
+    """How a saved item is named in its message: “Taking orders”; a contact's bare name."""
+    if isinstance(saved, Contact):
+        return str(saved.name)
+    return f"“{getattr(saved, 'name', None) or saved.title}”"
+
+
+# The list page each item kind goes back to.
+ITEM_LISTS = {
+    "activity": "activities",
+    "risk": "risks",
+    "scenario": "scenarios",
+    "role": "roles",
+    "contact": "contacts",
+}
+
+
 # --------------------------------------------------------------------- home
 
 
@@ -146,7 +199,6 @@ def home(request: OrgRequest) -> HttpResponse:
         parts=parts,
         stale=[p for p in parts if p.stale],
         next_missing=sections.next_missing(context["sections"]),
-        mismatches=rpo.mismatches(plan),
         latest=plan.versions.order_by("-number").first(),
         price_part=next((p for p in parts if p.key == "price_list"), None),
         whole_part=next((p for p in parts if p.key == "plan"), None),
@@ -278,7 +330,7 @@ def activities(request: OrgRequest) -> HttpResponse:
     context.update(
         plan_section=_section(context, "activities"),
         items=items,
-        mismatches=rpo.mismatches(plan),
+        feeds=rpo.feeds(plan),
     )
     return render(request, "plans/activities.html", context)
 
@@ -289,48 +341,21 @@ def activity(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     plan = _plan(request)
     item = _item(request, plan, "activities", pk) if pk is not None else None
     form = ActivityForm(request.POST or None, org=request.org, plan=plan, activity=item)
-    if request.method == "POST" and form.is_valid():
-        try:
-            # A fresh copy: a refused change must not leave its values on `item`.
-            target = Activity.objects.get(pk=item.pk) if item is not None else None
-            saved = editing.save_activity(
-                plan,
-                target,
-                systems=form.cleaned_data["systems"],
-                impacts=form.impacts(),
-                **form.saved_fields(),
-            )
-        except editing.PlanInvalid as exc:
-            apply_errors(form, exc.errors, ACTIVITY_NAMES)
-        else:
-            messages.success(request, f"“{saved.name}” is saved.")
-            for mismatch in rpo.mismatches(plan):
-                if saved.name in mismatch.activities:
-                    messages.warning(request, mismatch.text + ": tighten it below.")
-            return _onward(request, plan, _url(request, "plans:activities"))
-    context = _context(request, plan, form=form, item=item)
-    if item is not None:
-        context["item_missing"] = sections.missing_for(
-            context["sections"], _url(request, "plans:activity", pk=item.pk)
-        )
-    return render(request, "plans/activity_form.html", context)
 
-
-@org_view(SETUP)
-@require_POST
-def rpo_apply(request: OrgRequest) -> HttpResponse:
-    plan = _plan(request)
-    connector = request.POST.get("connector", "")
-    done = rpo.tighten(plan, int(connector) if connector.isdigit() else None)
-    for mismatch in done:
-        messages.success(
-            request,
-            f"The replica of {mismatch.connector.name} now warns when its copy is older than "
-            f"{durations.words(mismatch.needed)}.",
+    def save(target: Activity | None) -> Activity:
+        saved = editing.save_activity(
+            plan,
+            target,
+            systems=form.cleaned_data["systems"],
+            impacts=form.impacts(),
+            **form.saved_fields(),
         )
-    if not done:
-        messages.info(request, "Nothing to change: every replica warns in time.")
-    return redirect(_url(request, "plans:activities") + "#rpo")
+        for feed in rpo.feeds(plan):
+            if saved.name in feed.activities:
+                messages.info(request, feed.text + ".")
+        return saved
+
+    return _item_form(request, plan, item, form, save, "activity", ACTIVITY_NAMES)
 
 
 # ------------------------------------------------------------------- risks
@@ -353,22 +378,11 @@ def risk(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     item = _item(request, plan, "risks", pk) if pk is not None else None
     initial = None if item is not None else {"contrarian": None}
     form = RiskForm(request.POST or None, instance=item, org=request.org, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            # A fresh instance: a refused change must not leave the form's edits on `item`.
-            target = type(item).objects.get(pk=item.pk) if item is not None else None
-            saved = editing.save_risk(plan, target, **form.saved_fields())
-        except editing.PlanInvalid as exc:
-            apply_errors(form, exc.errors, {})
-        else:
-            messages.success(request, f"“{saved.title}” is saved.")
-            return _onward(request, plan, _url(request, "plans:risks"))
-    context = _context(request, plan, form=form, item=item)
-    if item is not None:
-        context["item_missing"] = sections.missing_for(
-            context["sections"], _url(request, "plans:risk", pk=item.pk)
-        )
-    return render(request, "plans/risk_form.html", context)
+
+    def save(target: Risk | None) -> Risk:
+        return editing.save_risk(plan, target, **form.saved_fields())
+
+    return _item_form(request, plan, item, form, save, "risk")
 
 
 # --------------------------------------------------------------- scenarios
@@ -394,28 +408,20 @@ def scenario(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     steps = StepFormSet(
         data, initial=step_initial(item), prefix="steps", form_kwargs={"plan": plan}
     )
-    if request.method == "POST" and form.is_valid() and steps.is_valid():
-        try:
-            target = type(item).objects.get(pk=item.pk) if item is not None else None
-            saved = editing.save_scenario(
-                plan,
-                target,
-                systems=form.cleaned_data["systems"],
-                steps=steps_from(steps),
-                back_up=form.cleaned_data["back_up"].splitlines(),
-                **form.saved_fields(),
-            )
-        except editing.PlanInvalid as exc:
-            apply_errors(form, exc.errors, {"steps": "__all__"})
-        else:
-            messages.success(request, f"“{saved.title}” is saved.")
-            return _onward(request, plan, _url(request, "plans:scenarios"))
-    context = _context(request, plan, form=form, steps=steps, item=item)
-    if item is not None:
-        context["item_missing"] = sections.missing_for(
-            context["sections"], _url(request, "plans:scenario", pk=item.pk)
+
+    def save(target: Scenario | None) -> Scenario:
+        return editing.save_scenario(
+            plan,
+            target,
+            systems=form.cleaned_data["systems"],
+            steps=steps_from(steps),
+            back_up=form.cleaned_data["back_up"].splitlines(),
+            **form.saved_fields(),
         )
-    return render(request, "plans/scenario_form.html", context)
+
+    return _item_form(
+        request, plan, item, form, save, "scenario", {"steps": "__all__"}, steps=steps
+    )
 
 
 # ------------------------------------------------------------------- roles
@@ -441,27 +447,13 @@ def role(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     plan = _plan(request)
     item = _item(request, plan, "roles", pk) if pk is not None else None
     form = RoleForm(request.POST or None, org=request.org, plan=plan, role=item)
-    if request.method == "POST" and form.is_valid():
-        try:
-            target = PlanRole.objects.get(pk=item.pk) if item is not None else None
-            saved = editing.save_role(
-                plan,
-                target,
-                holder=form.holder(),
-                alternates=form.alternates(),
-                **form.saved_fields(),
-            )
-        except editing.PlanInvalid as exc:
-            apply_errors(form, exc.errors, ROLE_NAMES)
-        else:
-            messages.success(request, f"“{saved.name}” is saved.")
-            return _onward(request, plan, _url(request, "plans:roles"))
-    context = _context(request, plan, form=form, item=item)
-    if item is not None:
-        context["item_missing"] = sections.missing_for(
-            context["sections"], _url(request, "plans:role", pk=item.pk)
+
+    def save(target: PlanRole | None) -> PlanRole:
+        return editing.save_role(
+            plan, target, holder=form.holder(), alternates=form.alternates(), **form.saved_fields()
         )
-    return render(request, "plans/role_form.html", context)
+
+    return _item_form(request, plan, item, form, save, "role", ROLE_NAMES)
 
 
 # ---------------------------------------------------------------- contacts
@@ -556,21 +548,11 @@ def contact(request: OrgRequest, pk: int | None = None) -> HttpResponse:
             "last_verified_on": timezone.localdate(timezone.now(), org_zone(request.org)),
         }
     form = ContactForm(request.POST or None, instance=item, org=request.org, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            target = type(item).objects.get(pk=item.pk) if item is not None else None
-            saved = editing.save_contact(plan, target, **form.saved_fields())
-        except editing.PlanInvalid as exc:
-            apply_errors(form, exc.errors, {})
-        else:
-            messages.success(request, f"{saved.name} is saved.")
-            return _onward(request, plan, _url(request, "plans:contacts") + f"#{saved.kind}")
-    context = _context(request, plan, form=form, item=item)
-    if item is not None:
-        context["item_missing"] = sections.missing_for(
-            context["sections"], _url(request, "plans:contact", pk=item.pk)
-        )
-    return render(request, "plans/contact_form.html", context)
+
+    def save(target: Contact | None) -> Contact:
+        return editing.save_contact(plan, target, **form.saved_fields())
+
+    return _item_form(request, plan, item, form, save, "contact")
 
 
 # ----------------------------------------------------------------- history

@@ -74,6 +74,9 @@ class ConnectorOut(Schema):
     as_of: datetime | None
     age_minutes: float | None
     stale: bool
+    # The effective RPO: the strictest of rpo_minutes and what the plan needs of this copy.
+    target_minutes: int
+    target_from: str
 
 
 class SyncOut(Schema):
@@ -152,6 +155,8 @@ def _out(c: Connector) -> ConnectorOut:
         as_of=f.as_of,
         age_minutes=round(f.age.total_seconds() / 60, 1) if f.age is not None else None,
         stale=f.stale,
+        target_minutes=round(f.target.total_seconds() / 60),
+        target_from=f.stricter.source if f.stricter else "",
     )
 
 

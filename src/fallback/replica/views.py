@@ -110,11 +110,12 @@ def connector_rows(org_id: int, now: datetime) -> list[dict[str, Any]]:
         )
         if found is not None:
             last[c.pk] = found
+    targets = freshness.stricter_targets(org_id, connectors)
     return [
         {
             "connector": c,
             "kind_label": display.kind_label(c),
-            "fresh": freshness.of(c, now),
+            "fresh": freshness.of(c, now, targets),
             "last": last.get(c.pk),
             "held": held.get(c.pk, 0),
             "running": c.pk in running,

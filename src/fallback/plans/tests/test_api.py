@@ -141,16 +141,26 @@ def test_readiness_staleness_and_history(world):
     assert ann.get("/api/orgs/acme/plan/versions/99").status_code == 404
 
 
-def test_tightening_the_replicas_rpo(world):
+def test_the_plans_rpo_is_the_replicas_target_in_both_apis(world):
     from fallback.plans.tests.conftest import files_connector
 
     connector = files_connector(world["acme"], world["crm"])
     plan = editing.start(world["acme"], world["ann"])
     editing.save_activity(plan, plan.activities.get(name="Taking orders"), rpo_minutes=20)
-    response = api(world["mo"]).post("/api/orgs/acme/plan/rpo/tighten")
-    assert response.json() == [{"connector": "crm-copy", "rpo_minutes": 20}]
+    val = api(world["val"])
+    assert val.get("/api/orgs/acme/plan/rpo").json() == [
+        {
+            "connector": "crm-copy",
+            "own_rpo_minutes": 60,
+            "target_minutes": 20,
+            "activities": ["Taking orders"],
+        }
+    ]
+    body = val.get("/api/orgs/acme/connectors/crm-copy").json()
+    assert (body["rpo_minutes"], body["target_minutes"]) == (60, 20)
+    assert body["target_from"] == "the plan: “Taking orders”"
     connector.refresh_from_db()
-    assert connector.rpo_minutes == 20
+    assert connector.rpo_minutes == 60
 
 
 # ------------------------------------------------------------------ binder, drills, actions

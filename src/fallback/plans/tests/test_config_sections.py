@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from fallback.accounts.membership import add_member, create_organisation
 from fallback.audit.context import acting_as
@@ -247,14 +249,22 @@ def test_the_incident_lead_can_move_to_another_role(acme):
     assert plan.roles.get(is_incident_lead=True).name == "Phones"
 
 
-def test_a_stricter_rpo_than_the_replica_warns_at_is_a_notice(world, acme):
-    files_connector(acme, world["crm"])
+def test_a_stricter_rpo_than_the_replica_warns_at_is_a_notice_and_survives_apply(world, acme):
+    from fallback.replica import freshness
+
+    connector = files_connector(acme, world["crm"])
     result = apply(FULL)
     assert result.notices == [
-        "The replica of CRM copy warns only when its copy is older than 1 hour, but "
-        "“Taking orders” needs data no older than 30 minutes: set rpo_minutes: 30 on "
-        "connector crm-copy, or tighten it from the plan's page"
+        "The replica of CRM copy warns when its copy is older than 30 minutes, not its own "
+        "1 hour: “Taking orders” needs data no older than that (the replica's alerts use the "
+        "stricter)"
     ]
+    # Applying the exported file (the connector's own RPO, 60) leaves the plan's in force.
+    with acting_as(None, "cli"):
+        apply_documents(load_config(export_config([acme]), "acme.yaml"))
+    connector.refresh_from_db()
+    assert connector.rpo_minutes == 60
+    assert freshness.of(connector, timezone.now()).target == timedelta(minutes=30)
 
 
 def test_dry_run_changes_nothing(acme):

@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from fallback.audit.models import AuditEvent
 from fallback.plans import editing
 from fallback.plans.models import Activity, ContactKind, Plan, ScenarioKind
 from fallback.plans.tests.conftest import as_user, files_connector, url
@@ -263,16 +262,27 @@ def test_a_contact_form_names_a_bad_email(world, plan):
     assert not plan.contacts.exists()
 
 
-def test_the_rpo_mismatch_is_shown_and_tightened(world, plan):
-    connector = files_connector(world["acme"], world["crm"])
-    editing.save_activity(plan, plan.activities.get(name="Taking orders"), rpo_minutes=15)
+def test_the_plans_rpo_feeding_the_replica_is_shown(world, plan):
+    files_connector(world["acme"], world["crm"])
     ann = as_user(world["ann"])
+    activity = plan.activities.get(name="Taking orders")
+    response = ann.post(
+        url("activity", world["acme"], pk=activity.pk),
+        {
+            "name": "Taking orders",
+            "owner": world["ann"].pk,
+            "systems": [world["crm"].pk],
+            "mtpd": "1 day",
+            "rto": "4h",
+            "rpo": "15 min",
+        },
+        follow=True,
+    )
+    page = text(response)
+    assert "The replica of CRM copy warns when its copy is older than 15 minutes" in page
     page = text(ann.get(url("activities", world["acme"])))
-    assert "The replica warns too late" in page and "Warn after 15 minutes" in page
-    ann.post(url("rpo_apply", world["acme"]), {"connector": connector.pk})
-    connector.refresh_from_db()
-    assert connector.rpo_minutes == 15
-    assert AuditEvent.objects.filter(action="connector.updated", via="web").exists()
+    assert "The plan sets the replica's alerts" in page
+    assert "“Taking orders” needs data no older than that" in page
 
 
 def test_owners_and_reviews(world, plan):

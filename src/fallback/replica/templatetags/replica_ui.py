@@ -63,5 +63,5 @@ def replica_line(context: template.Context, system: Any) -> dict[str, Any]:
     return {
         "org": context.get("org"),
         "now": now,
-        "rows": [freshness.of(c, now) for c in connectors],
+        "rows": freshness.of_each(system.org_id, connectors, now),
     }
