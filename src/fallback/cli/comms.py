@@ -1,6 +1,6 @@
 """`fallback comms …`: the outbox of notices to customers, suppliers and staff.
 
-send [--until-done] | outbox [--org SLUG]
+send [--until-done] | outbox [--org SLUG] | status-page ORG [--publish] [-o DIR]
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -127,3 +128,46 @@ def send_command(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     bootstrap.console.print(f"Sender {escape(sender.sender_id)} stopped.")
+
+
+@comms.command("status-page")
+def status_page_command(
+    org: Annotated[str, typer.Argument(help="The organisation's short name.")],
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Publish it where the settings say (folder, S3).")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Also write index.html and summary.json here."),
+    ] = None,
+) -> None:
+    """The public status page: what it says now; write it to a folder, or publish it."""
+    bootstrap.setup_django()
+    from fallback.accounts.models import Organisation
+    from fallback.comms import publishing, statuspage
+
+    found = Organisation.objects.filter(slug=org).first()
+    if found is None:
+        bootstrap.err_console.print(f"[red]No organisation {escape(org)}.[/]")
+        raise typer.Exit(BAD_INPUT)
+    data = statuspage.summary(found)
+    bootstrap.console.print(f"{escape(data['page']['name'])}: {data['status']['description']}")
+    for c in data["components"]:
+        bootstrap.console.print(f"  {escape(c['name'])}: {c['status'].replace('_', ' ')}")
+    for i in data["incidents"]:
+        bootstrap.console.print(f"  Incident {escape(i['name'])}: {i['status']}")
+    if out is not None:
+        try:
+            publishing.to_folder(out, publishing.files(found))
+        except publishing.PublishError as exc:
+            bootstrap.err_console.print(f"[red]{escape(str(exc))}[/]")
+            raise typer.Exit(1) from exc
+        bootstrap.console.print(f"Written to {escape(str(out))}: index.html, summary.json")
+    if publish:
+        result = publishing.publish(found)
+        for place in result.places:
+            bootstrap.console.print(f"Published to {escape(place)}")
+        if not result.ok:
+            for error in result.errors:
+                bootstrap.err_console.print(f"[red]{escape(error)}[/]")
+            raise typer.Exit(1)

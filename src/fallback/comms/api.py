@@ -261,7 +261,7 @@ def create_notice(request: HttpRequest, slug: str, payload: NoticeIn) -> tuple[i
     if incident is None:
         return _problems([("incident", f"no incident {payload.incident} in this organisation")])
     try:
-        audiences.kind(payload.audience)
+        audiences.composable(payload.audience)
     except ValueError as exc:
         return _problems([("audience", str(exc))])
     try:

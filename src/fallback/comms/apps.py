@@ -8,4 +8,10 @@ class CommsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the stall watch (a scheduler job) and the outbox's `doctor` check.
-        from fallback.comms import watch  # noqa: F401
+        # The status page: its publisher and the subscribers' confirmations (scheduler
+        # jobs), and the subscribers' audience.
+        from fallback.comms import (  # noqa: F401
+            publishing,
+            subscribers,
+            watch,
+        )

@@ -80,6 +80,9 @@ class AudienceKind:
     wording: str  # which default templates: "customers", "suppliers" or "staff"
     people: Callable[[Organisation, CommsSettings, date], Iterable[Person]]
     greeting: str = "customer"  # {{ customer_name }} when a person has no name
+    # False: not offered for notices (the status page's subscribers get status updates,
+    # each with its unsubscribe link, through fallback.comms.subscribers).
+    listed: bool = True
 
 
 _REGISTRY: dict[str, AudienceKind] = {}
@@ -104,6 +107,14 @@ def kind(key: str) -> AudienceKind:
 
 def choices() -> list[tuple[str, str]]:
     return [(k.key, k.label) for k in registered()]
+
+
+def composable(key: str) -> AudienceKind:
+    """An audience a notice may be composed for; ValueError otherwise."""
+    found = kind(key)
+    if not found.listed:
+        raise ValueError(f"{found.label} get status page updates, not notices")
+    return found
 
 
 # ------------------------------------------------------------------ addresses
@@ -343,6 +354,7 @@ class Target:
     name: str = ""
     key: str = ""
     via_id: int | None = None
+    unsubscribe_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class ComposeForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["audience"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = audiences.choices()
+        field.choices = [(k.key, k.label) for k in audiences.registered() if k.listed]
         self.fields["request_key"].initial = new_key()
 
 

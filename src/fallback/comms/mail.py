@@ -132,6 +132,10 @@ def build(item: OutboxItem, account: Account, msg_id: str) -> bytes:
     headers.append(f"X-Fallback-Notice: {item.notice_id}")
     if item.is_exercise:
         headers.append("X-Fallback-Exercise: yes")
+    if item.unsubscribe_url:
+        # RFC 8058: mail programs offer "unsubscribe", one click, a POST to this address.
+        headers.append(f"List-Unsubscribe: <{item.unsubscribe_url}>")
+        headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     headers += [
         "MIME-Version: 1.0",
         'Content-Type: text/plain; charset="utf-8"',

@@ -313,6 +313,17 @@ class OutboxItem(OrgOwned):
     last_error = models.TextField(blank=True)
     server_reply = models.CharField(max_length=500, blank=True)
     message_id = models.CharField(max_length=250, blank=True)
+    compensation = models.ForeignKey(
+        "Compensation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+        help_text="The customer's compensation this message carries (a follow-up)",
+    )
+    unsubscribe_url = models.CharField(
+        max_length=500, blank=True, help_text="One-click unsubscribe (List-Unsubscribe)"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -363,3 +374,182 @@ class CallRecord(OrgOwned):
 
     def __str__(self) -> str:
         return f"call to {self.customer_name or self.customer_key}: {self.outcome}"
+
+
+# ------------------------------------------------------------------ the status page
+
+
+class PublicStatus(models.TextChoices):
+    """An incident's state as the public status page says it (Statuspage's words)."""
+
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+    POSTMORTEM = "postmortem", "Postmortem"
+
+
+class StatusPage(OrgOwned):
+    """An organisation's public status page: what it shows, where it is published, and how
+    the last publishing went.
+
+    Published to a folder and/or an S3-compatible bucket — somewhere that is not the host
+    that is down. The bucket's credentials are the names of environment variables (as the
+    vault's destinations), or the secret key typed once and sealed (fallback.sealing)."""
+
+    title = models.CharField(max_length=200, blank=True, help_text="Blank: “<business> status”")
+    public_url = models.URLField(
+        "Public address", blank=True, help_text="Where people read the published page"
+    )
+    fallback_url = models.URLField(
+        "Fallback's public address",
+        blank=True,
+        help_text="How people outside reach this Fallback (for the subscribe form and the "
+        "links in emails); blank: the page shows no subscribe link",
+    )
+    folder_path = models.CharField(
+        "Folder", max_length=500, blank=True, help_text="Publish into this folder"
+    )
+    s3_endpoint_url = models.CharField("S3 endpoint", max_length=300, blank=True)
+    s3_bucket = models.CharField("Bucket", max_length=63, blank=True)
+    s3_prefix = models.CharField("Prefix", max_length=200, blank=True)
+    s3_region = models.CharField("Region", max_length=40, blank=True)
+    s3_access_key_env = models.CharField(
+        "Access key from environment variable", max_length=100, blank=True
+    )
+    s3_secret_key_env = models.CharField(
+        "Secret key from environment variable", max_length=100, blank=True
+    )
+    s3_access_key_id = models.CharField("Access key id", max_length=200, blank=True)
+    s3_secret_key_sealed = models.TextField(blank=True, help_text="Sealed (fallback.sealing)")
+    allow_subscribers = models.BooleanField(
+        "Let people subscribe", default=True, help_text="Email updates, with double opt-in"
+    )
+    history_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Resolved incidents shown for this many days"
+    )
+    # Publishing: `publish_due_at` is set by every change; a worker claims it in a
+    # conditional UPDATE (clearing it), so two workers never publish the same change twice.
+    publish_due_at = models.DateTimeField(null=True, blank=True)
+    publish_attempts = models.PositiveSmallIntegerField(default=0)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_digest = models.CharField(max_length=64, blank=True)
+    published_to = models.JSONField(default=list, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org"], name="comms_status_page_org")]
+
+    def __str__(self) -> str:
+        return f"status page of {self.org}"
+
+
+class StatusComponent(OrgOwned):
+    """A system shown on the public page, under its public name."""
+
+    system = models.ForeignKey("monitor.System", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField("Public name", max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "system"], name="comms_component_system"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StatusUpdate(OrgOwned):
+    """One published update of an incident on the status page: its state and what staff
+    wrote. Each is emailed to the subscribers of the systems it affects."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="status_updates"
+    )
+    status = models.CharField(max_length=16, choices=PublicStatus.choices)
+    body = models.TextField()
+    is_exercise = models.BooleanField(default=False, help_text="Copied from the incident")
+    systems = models.JSONField(default=list, help_text="The affected systems' ids when posted")
+    notice = models.ForeignKey(
+        Notice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The email to subscribers, through the outbox",
+    )
+    from_notice = models.ForeignKey(
+        Notice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="status_updates",
+        help_text="The notice it was posted with",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    request_key = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "request_key"],
+                condition=~Q(request_key=""),
+                name="comms_status_update_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()}: {self.body[:40]}"
+
+
+class Subscriber(OrgOwned):
+    """Someone who asked for the status page's updates by email.
+
+    Double opt-in: nothing is sent but the confirmation until they follow its link. The
+    address is normalised (lower-case), one row per address; unsubscribing keeps the row
+    (with `unsubscribed_at`) so a second subscribe starts the opt-in afresh."""
+
+    email = models.CharField(max_length=254, help_text="Normalised")
+    all_systems = models.BooleanField(default=True)
+    systems = models.ManyToManyField("monitor.System", blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    requested_at = models.DateTimeField(default=timezone.now)
+    requested_from = models.CharField(max_length=64, blank=True, help_text="IP address")
+    requested_systems = models.JSONField(
+        null=True, blank=True, help_text="The system ids asked for last; null: every system"
+    )
+    links_base = models.CharField(
+        max_length=300, blank=True, help_text="The address the form was used at"
+    )
+    confirm_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="A confirmation email waits to be sent"
+    )
+    confirm_attempts = models.PositiveSmallIntegerField(default=0)
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    confirm_error = models.TextField(blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "email"], name="comms_subscriber_email"),
+        ]
+        indexes = [models.Index(fields=["confirm_due_at"], name="comms_subscriber_due")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None

@@ -78,7 +78,7 @@ def create(
         found = Notice.objects.filter(org=org, request_key=request_key).first()
         if found is not None:
             return found, False
-    audiences.kind(audience)  # raises for an unknown audience
+    audiences.composable(audience)  # raises for an unknown audience or a status-page one
     if phase not in Phase.values:
         raise NoticeError(f"Unknown phase {phase!r}; known: {', '.join(Phase.values)}.")
     chosen = _channels(channels)

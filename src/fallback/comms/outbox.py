@@ -140,6 +140,7 @@ def enqueue(notice: Notice, targets: Sequence[Target], render: Renderer) -> Enqu
                 subject=subject[:250],
                 body=body,
                 is_exercise=result.is_exercise,
+                unsubscribe_url=target.unsubscribe_url[:500],
                 next_attempt_at=now,
                 created_at=now,
             )

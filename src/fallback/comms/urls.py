@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from fallback.comms import views
+from fallback.comms import status_views, subscribe_views, views
 
 app_name = "comms"
 C = "o/<slug:org_slug>/comms/"
@@ -29,4 +29,23 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(C + "key-accounts/", views.key_accounts, name="key-accounts"),
     path(C + "templates/", views.templates, name="templates"),
     path(C + "templates/<int:pk>/", views.template_edit, name="template"),
+    path(C + "status/", status_views.status_settings, name="status"),
+    path(C + "status/publish/", status_views.status_publish, name="status-publish"),
+    path(C + "status/preview/", status_views.status_preview, name="status-preview"),
+    path(C + "status/summary.json", status_views.status_summary, name="status-summary"),
+    path(C + "status/subscribers/", status_views.status_subscribers, name="status-subscribers"),
+    path(
+        C + "incidents/<int:incident_id>/status-update/",
+        status_views.status_update,
+        name="status-update",
+    ),
+    # Public, no login: the page as Fallback serves it, subscribing, the emails' links.
+    path("status/<slug:org_slug>/", subscribe_views.public_page, name="public-status"),
+    path("status/<slug:org_slug>/subscribe/", subscribe_views.subscribe, name="subscribe"),
+    path("status/<slug:org_slug>/confirm/<str:token>/", subscribe_views.confirm, name="confirm"),
+    path(
+        "status/<slug:org_slug>/unsubscribe/<str:token>/",
+        subscribe_views.unsubscribe,
+        name="unsubscribe",
+    ),
 ]

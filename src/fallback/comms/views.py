@@ -31,6 +31,7 @@ from fallback.comms import (
     notices,
     outbox,
     preferences,
+    status_views,
 )
 from fallback.comms.forms import (
     CallForm,
@@ -159,7 +160,12 @@ def incident(request: OrgRequest, incident_id: int) -> HttpResponse:
         for n in notices.for_incident(request.org, found)
     ]
     context = _context(
-        request, incident=found, form=form, rows=rows, labels=dict(audiences.choices())
+        request,
+        incident=found,
+        form=form,
+        rows=rows,
+        labels=dict(audiences.choices()),
+        **status_views.incident_context(found),
     )
     return render(request, "comms/incident.html", context)
 

@@ -55,3 +55,32 @@ def test_outbox_with_nothing_sent_says_so():
     make_org("Empty")
     result = runner.invoke(app, ["comms", "outbox"])
     assert result.exit_code == 0 and "Nothing has been sent yet" in result.output
+
+
+@pytest.mark.django_db
+def test_status_page_writes_the_page_and_publishes_it(tmp_path):
+    from fallback.comms import statuspage
+    from fallback.incidents.tests.builders import make_system
+
+    org = make_org("Hartley")
+    crm = make_system(org, "CloudCRM")
+    statuspage.update_page(org, folder_path=str(tmp_path / "published"))
+    statuspage.save_components(org, [(crm, "Orders", "")])
+    incident = declare(org, systems=[crm])
+    statuspage.post_update(incident, "identified", "Disk failed.")
+    result = runner.invoke(
+        app, ["comms", "status-page", org.slug, "-o", str(tmp_path / "out"), "--publish"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Orders: partial outage" in result.output and "identified" in result.output
+    assert (tmp_path / "out" / "index.html").exists()
+    assert b"Disk failed." in (tmp_path / "published" / "summary.json").read_bytes()
+    assert "Published to folder" in result.output
+
+
+@pytest.mark.django_db
+def test_status_page_that_cannot_be_published_fails(tmp_path):
+    org = make_org("Hartley")
+    result = runner.invoke(app, ["comms", "status-page", org.slug, "--publish"])
+    assert result.exit_code == 1 and "Nowhere to publish" in result.output
+    assert runner.invoke(app, ["comms", "status-page", "nope"]).exit_code == 2

@@ -87,6 +87,47 @@ class _Body:
         self.close()
 
 
+def make_client(
+    endpoint_url: str,
+    region: str,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+) -> S3Client:
+    """A client of an S3-compatible service (also the comms status page's publisher)."""
+    endpoint = endpoint_url or None
+    config = Config(
+        retries={"max_attempts": 5, "mode": "standard"},
+        connect_timeout=15,
+        read_timeout=120,
+        # S3-compatible services (MinIO…) want path-style addresses.
+        s3={"addressing_style": "path"} if endpoint else {},
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region or None,
+        config=config,
+        aws_access_key_id=aws_access_key_id,
+        aws_secret_access_key=aws_secret_access_key,
+    )
+
+
+def credentials_from_env(access_key_env: str, secret_key_env: str) -> dict[str, str]:
+    """The keys from the environment variables named (none named: boto3's usual chain);
+    KeyError names a variable that is not set."""
+    found = {}
+    for arg, env in (
+        ("aws_access_key_id", access_key_env),
+        ("aws_secret_access_key", secret_key_env),
+    ):
+        if env:
+            value = os.environ.get(env)
+            if not value:
+                raise KeyError(env)
+            found[arg] = value
+    return found
+
+
 class S3Store:
     def __init__(self, destination: Destination) -> None:
         self.destination = destination
@@ -102,40 +143,20 @@ class S3Store:
     # ------------------------------------------------------------------ plumbing
 
     def _credentials(self) -> dict[str, str]:
-        found = {}
-        for arg, env in (
-            ("aws_access_key_id", self.destination.access_key_env),
-            ("aws_secret_access_key", self.destination.secret_key_env),
-        ):
-            if not env:
-                continue
-            value = os.environ.get(env)
-            if not value:
-                raise DestinationError(
-                    f"{self.label}: the environment variable {env} is not set "
-                    "(Fallback reads the storage's credentials from it)"
-                )
-            found[arg] = value
-        return found
+        try:
+            return credentials_from_env(
+                self.destination.access_key_env, self.destination.secret_key_env
+            )
+        except KeyError as exc:
+            raise DestinationError(
+                f"{self.label}: the environment variable {exc.args[0]} is not set "
+                "(Fallback reads the storage's credentials from it)"
+            ) from None
 
     def client(self) -> S3Client:
         if self._client is None:
-            endpoint = self.destination.endpoint_url or None
-            config = Config(
-                retries={"max_attempts": 5, "mode": "standard"},
-                connect_timeout=15,
-                read_timeout=120,
-                # S3-compatible services (MinIO…) want path-style addresses.
-                s3={"addressing_style": "path"} if endpoint else {},
-            )
-            credentials = self._credentials()
-            self._client = boto3.client(
-                "s3",
-                endpoint_url=endpoint,
-                region_name=self.destination.region or None,
-                config=config,
-                aws_access_key_id=credentials.get("aws_access_key_id"),
-                aws_secret_access_key=credentials.get("aws_secret_access_key"),
+            self._client = make_client(
+                self.destination.endpoint_url, self.destination.region, **self._credentials()
             )
         return self._client
 
