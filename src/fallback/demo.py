@@ -116,15 +116,16 @@ def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> Use
     return user
 
 
-# The continuity plan: both businesses have started theirs (Fallback's suggestions), Hartley
-# is further along — what matters confirmed with its impact, the contacts added, the incident
-# lead's stand-in named — so a newcomer sees the guide, readiness and the binder at work.
+# The continuity plan: both businesses have started theirs (Fallback's suggestions). Hartley's
+# is complete — what matters confirmed with its impact, the risks and scenarios confirmed,
+# the contacts added, the incident lead's stand-in named — so its binder shows every section;
+# Bluebell's is a fresh start, so a newcomer sees the guide at work.
 
 
 def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
     from fallback.plans import editing as plan_editing
     from fallback.plans import seeds
-    from fallback.plans.models import Band
+    from fallback.plans.models import Band, ScenarioKind
 
     margaret = User.objects.get(email="margaret.hartley@hartley-plumbing.test")
     dev = User.objects.get(email="dev.patel@hartley-plumbing.test")
@@ -143,8 +144,26 @@ def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
                 Band.DAYS_1_3: plan_editing.ImpactInput(money=15000, customers=200),
             },
         )
+    # The rest of what matters, confirmed with an owner and a first estimate of the impact.
+    for i, activity in enumerate(plan.activities.filter(suggested=True), start=1):
+        plan_editing.save_activity(
+            plan,
+            activity,
+            owner=dev if i % 2 else margaret,
+            impacts={
+                Band.HOURS_8_24: plan_editing.ImpactInput(money=500 * i, customers=5 * i),
+                Band.DAYS_1_3: plan_editing.ImpactInput(money=2000 * i, customers=20 * i),
+            },
+        )
     for risk in plan.risks.filter(suggested=True):
         plan_editing.confirm(risk)
+    # The scenarios as suggested; "a system is lost" covers every system the work uses.
+    used = {system for a in plan.activities.all() for system in a.systems.all()}
+    for scenario in plan.scenarios.filter(suggested=True):
+        if scenario.kind == ScenarioKind.SYSTEM_LOST:
+            plan_editing.save_scenario(plan, scenario, systems=sorted(used, key=lambda x: x.pk))
+        else:
+            plan_editing.confirm(scenario)
     lead = plan.roles.filter(is_incident_lead=True).first()
     if lead is not None:
         plan_editing.save_role(plan, lead, holder=margaret, alternates=[dev])
@@ -276,6 +295,7 @@ def build_monitoring(org: Organisation, sim: str, now: datetime) -> None:
         kind=SystemKind.ACCOUNTING,
         criticality=Criticality.HIGH,
         vendor="Xero (simulated)",
+        vendor_contacts="Support: 0800 000 7781\nsupport@xero.test",
         account_number="HART-7781",
         sla_percent=Decimal("99.9"),
         credit_terms="Service credit of 10% of the monthly fee when availability is "
@@ -288,6 +308,7 @@ def build_monitoring(org: Organisation, sim: str, now: datetime) -> None:
         kind=SystemKind.INTERNET,
         criticality=Criticality.CRITICAL,
         vendor="Local broadband (simulated)",
+        vendor_contacts="Faults: 0800 000 2020 (24 h)",
         notes="The canaries here point at the simulator. A real installation points them at "
         "neutral public targets, e.g. the recommended public DNS resolvers.",
     )

@@ -28,6 +28,8 @@ INCIDENT_LEAD = "Incident lead"
 KEY_CUSTOMERS = 10
 SUPPLIERS = 20
 _PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
+_LABEL = re.compile(r"^[^\W\d][\w ]*:\s*")  # "Support: " before a number
+_NOTE = re.compile(r"\s*\([^)]*[^\d\s)][^)]*\)\s*$")  # "(24 h)" after it, not "(0)"
 _LINE_KINDS = {SystemKind.INTERNET, SystemKind.PHONE}
 
 
@@ -342,6 +344,11 @@ def _taken(plan: Plan) -> tuple[set[tuple[str, str]], set[str], set[int], set[in
     return names, keys, systems, members
 
 
+def _bare_number(line: str) -> str:
+    """ "Support: 0800 000 4242 (24 h)" -> "0800 000 4242": vendors label their lines."""
+    return _NOTE.sub("", _LABEL.sub("", line))
+
+
 def _split_vendor_lines(text: str) -> tuple[list[str], str, list[str]]:
     phones, email, other = [], "", []
     for line in (s.strip() for s in text.splitlines()):
@@ -349,7 +356,7 @@ def _split_vendor_lines(text: str) -> tuple[list[str], str, list[str]]:
             continue
         if "@" in line and " " not in line and not email:
             email = line.removeprefix("mailto:")
-        elif _PHONE.match(line):
+        elif _PHONE.match(_bare_number(line)):
             phones.append(line)
         else:
             other.append(line)

@@ -124,9 +124,6 @@ def test_the_binder_pages_turn_into_images(plan, tmp_path):
     images = sorted(tmp_path.glob("page-*.png"))
     assert len(images) == made.pages
     assert all(p.stat().st_size > 1000 for p in images)
-    keep = Path("/tmp/plansb_binder")
-    keep.mkdir(exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", str(source), str(keep / "page")], check=True)
 
 
 def test_the_notice_scripts_use_the_organisations_own_words(world, plan):

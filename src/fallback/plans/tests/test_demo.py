@@ -8,6 +8,7 @@ import pytest
 from fallback.demo import build_demo
 from fallback.plans import binder, readiness, sections
 from fallback.plans.models import Plan, PlanVersion
+from fallback.plans.tests.test_binder import needs_poppler, page_with, pdf_text
 from fallback.simulator.runner import Simulator
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,36 @@ def test_the_demo_businesses_have_started_plans(sim):
     assert PlanVersion.objects.count() == versions
 
 
-def test_the_demo_binder_is_made(sim):
+def test_the_sample_plan_is_complete(sim):
+    build_demo("a long demo password 1", sim.url)
+    found = sections.sections(Plan.objects.get(org__slug="hartley-plumbing"))
+    missing = {s.key: [m.text for m in s.missing] for s in found if not s.complete}
+    assert missing == {}
+
+
+@needs_poppler
+def test_the_demo_binder_shows_every_section(sim, tmp_path):
     build_demo("a long demo password 1", sim.url)
     made = binder.render(Plan.objects.get(org__slug="hartley-plumbing"))
     assert made.pdf.startswith(b"%PDF") and made.pages > 10
+    pages = pdf_text(made.pdf, tmp_path)
+    headings = [
+        "Roles and the contact tree",
+        "Scenarios and procedures",
+        "What matters",
+        "Risks",
+        "Notice scripts",
+        "PRICE LIST",
+        "WORK LOG",
+    ]
+    where = [page_with(pages, h) for h in headings]
+    assert where == sorted(where)
+    text = "\n".join(pages)
+    for shown in [
+        "Margaret Hartley",  # the incident lead
+        "0800 000 4242",  # CloudCRM's support line
+        "The internet or phone line is down",
+        "Invoicing",
+        "Scope",
+    ]:
+        assert shown in text, shown

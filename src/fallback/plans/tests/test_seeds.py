@@ -101,3 +101,13 @@ def test_contacts_are_suggested_from_members_replica_and_vendors(world):
     editing.add_suggested(plan, [s for s in found if s.kind == ContactKind.KEY_CUSTOMER])
     left = {s.kind for s in seeds.suggestions(plan)}
     assert ContactKind.KEY_CUSTOMER not in left
+
+
+def test_a_vendors_labelled_phone_line_is_a_phone():
+    from fallback.plans.seeds import _split_vendor_lines
+
+    phones, email, other = _split_vendor_lines(
+        "Support: 0800 000 4242 (24 h)\n+44 (0)113 496 0000\nsupport@v.test\nOpen 9-5 weekdays"
+    )
+    assert phones == ["Support: 0800 000 4242 (24 h)", "+44 (0)113 496 0000"]
+    assert (email, other) == ("support@v.test", ["Open 9-5 weekdays"])

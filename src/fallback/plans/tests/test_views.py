@@ -6,8 +6,11 @@ one organisation."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from fallback.plans import editing
 from fallback.plans.models import Activity, ContactKind, Plan, ScenarioKind
@@ -329,6 +332,31 @@ def test_the_plan_card_lists_what_is_due_with_its_owner(world, plan):
     assert "Due for a check: Supplier contacts — 1 never checked. Owner: you" in page
     page = text(as_user(world["mo"]).get(f"/o/{world['acme'].slug}/"))
     assert "Owner: Ann Archer" in page
+
+
+def test_stale_contacts_and_prices_changed_since_the_printed_binder_are_on_the_dashboard(
+    world, plan
+):
+    from fallback.desk.tests.conftest import put_records
+    from fallback.plans import binder
+    from fallback.plans.models import CopyKind
+
+    start = timezone.now() - timedelta(days=100)
+    with time_machine.travel(start, tick=False):
+        editing.save_contact(
+            plan, None, kind=ContactKind.SUPPLIER, name="Pipes Ltd", last_verified_on=start.date()
+        )
+        editing.mark_price_list_checked(plan, world["ann"])
+        binder.record_copy(plan, binder.inputs(plan), CopyKind.PRINTED, world["ann"])
+    page = text(as_user(world["ann"]).get(f"/o/{world['acme'].slug}/"))
+    assert "Supplier contacts — 1 not checked for over 30 days" in page
+    assert "price list" not in page.lower().split("due for a check:")[1].split("open the plan")[0]
+    put_records(world["acme"], "product", [{"key": "P1", "name": "Copper pipe", "price": "9"}])
+    page = text(as_user(world["ann"]).get(f"/o/{world['acme'].slug}/"))
+    due = page.split("Due for a check:")[1].split("Open the plan")[0]
+    assert "Supplier contacts — 1 not checked for over 30 days" in due
+    assert "Printed price list — prices changed on" in due
+    assert "The printed grab binder — out of date" in due and "the prices changed" in due
 
 
 def test_each_section_page_says_what_is_still_missing(world, plan):
