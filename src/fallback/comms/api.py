@@ -21,8 +21,17 @@ from fallback.accounts.access import membership_or_404, require
 from fallback.accounts.models import Membership
 from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
-from fallback.comms import audiences, call_list, checker, notices, outbox, preferences
-from fallback.comms.models import KeyAccount, Notice, OptOut
+from fallback.comms import (
+    audiences,
+    call_list,
+    checker,
+    notices,
+    outbox,
+    preferences,
+    publishing,
+    statuspage,
+)
+from fallback.comms.models import KeyAccount, Notice, OptOut, StatusUpdate
 from fallback.incidents.models import Incident
 from fallback.monitor.api import FieldProblem, Problems
 
@@ -510,3 +519,91 @@ def remove_key_account(request: HttpRequest, slug: str, account_id: int) -> tupl
         get_for_org_or_404(KeyAccount.objects.select_related("org"), m.org, pk=account_id)
     )
     return 204, None
+
+
+# ------------------------------------------------------------------ the status page
+
+
+class StatusUpdateIn(Schema):
+    status: str
+    body: str
+    request_key: str = ""
+
+
+class StatusUpdateOut(Schema):
+    id: int
+    incident_id: int
+    status: str
+    body: str
+    is_exercise: bool
+    emails_queued: int
+    created_at: datetime
+
+
+class PublishedOut(Schema):
+    ok: bool
+    places: list[str]
+    errors: list[str]
+
+
+def _status_update(u: StatusUpdate) -> StatusUpdateOut:
+    return StatusUpdateOut(
+        id=u.pk,
+        incident_id=u.incident_id,
+        status=u.status,
+        body=u.body,
+        is_exercise=u.is_exercise,
+        emails_queued=int(u.notice.counts.get("queued", 0)) if u.notice else 0,
+        created_at=u.created_at,
+    )
+
+
+@router.get("/orgs/{slug}/comms/status-page/summary.json", response=dict[str, Any])
+def status_summary(request: HttpRequest, slug: str) -> dict[str, Any]:
+    """The public page as Statuspage's v2 summary.json (never a drill)."""
+    m = _membership(request, slug, Capability.VIEW)
+    return statuspage.summary(m.org)
+
+
+@router.post(
+    "/orgs/{slug}/comms/status-page/publish", response={200: PublishedOut, 502: PublishedOut}
+)
+def publish_status_page(request: HttpRequest, slug: str) -> tuple[int, PublishedOut]:
+    """Publish now; 502 names what failed (recorded on the page, and alerted)."""
+    m = _membership(request, slug, Capability.EDIT_SETUP)
+    done = publishing.publish(m.org)
+    return (200 if done.ok else 502), PublishedOut(
+        ok=done.ok, places=done.places, errors=done.errors
+    )
+
+
+@router.get(
+    "/orgs/{slug}/comms/incidents/{incident_id}/status-updates", response=list[StatusUpdateOut]
+)
+def list_status_updates(request: HttpRequest, slug: str, incident_id: int) -> list[StatusUpdateOut]:
+    m = _membership(request, slug, Capability.VIEW)
+    incident = get_for_org_or_404(Incident.objects.all(), m.org, pk=incident_id)
+    found = StatusUpdate.objects.filter(incident=incident).select_related("notice")
+    return [_status_update(u) for u in found]
+
+
+@router.post(
+    "/orgs/{slug}/comms/incidents/{incident_id}/status-updates",
+    response={201: StatusUpdateOut, 200: StatusUpdateOut, 422: Problems},
+)
+def post_status_update(
+    request: HttpRequest, slug: str, incident_id: int, payload: StatusUpdateIn
+) -> tuple[int, Any]:
+    """Post an update to the status page: recorded on the incident, emailed to the
+    subscribers of its systems, published. The same `request_key` (or Idempotency-Key)
+    answers 200 with the update made the first time."""
+    m = _membership(request, slug, SEND)
+    incident = get_for_org_or_404(Incident.objects.select_related("org"), m.org, pk=incident_id)
+    key = payload.request_key.strip() or request.headers.get("Idempotency-Key", "").strip()
+    try:
+        update, created = statuspage.post_update(
+            incident, payload.status, payload.body, request.user, request_key=key
+        )
+    except statuspage.StatusPageProblem as exc:
+        return _problems(exc.errors)
+    return (201 if created else 200), _status_update(update)

@@ -5,8 +5,10 @@ environment variable read when mail is sent — a password stored sealed from th
 never exported), `routes` (how customers reach the business now, and which systems its
 usual email and phone depend on, by slug), `sending` (the affected-customers window,
 rates, the stall alarm), `drill_recipients`, `key_accounts` (a complete list: one not
-listed is removed) and `templates` (only those listed are changed). A setting left out is
-left as it is.
+listed is removed), `templates` (only those listed are changed) and `status_page` (its
+title and addresses, where it is published — the bucket's keys as `env:NAME` — and its
+`components`, a complete ordered list of systems by slug with their public names). A
+setting left out is left as it is.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from fallback.comms import audiences, defaults, preferences, rendering
-from fallback.comms.models import CommsSettings, KeyAccount, MessageTemplate, Phase, SmtpSecurity
+from fallback.comms import audiences, defaults, preferences, rendering, statuspage
+from fallback.comms.models import (
+    CommsSettings,
+    KeyAccount,
+    MessageTemplate,
+    Phase,
+    SmtpSecurity,
+    StatusPage,
+)
 from fallback.configfile.context import ApplyContext
 from fallback.configfile.errors import SectionError
 from fallback.configfile.fields import ENV_PREFIX, EnvReference, Slug, Text, env_name
@@ -82,6 +91,32 @@ class TemplateSpec(Spec):
     apologise: StrictStr | None = None
 
 
+class S3Spec(Spec):
+    endpoint: StrictStr | None = None
+    bucket: StrictStr | None = None
+    prefix: StrictStr | None = None
+    region: StrictStr | None = None
+    access_key: EnvReference | None = None
+    secret_key: EnvReference | None = None
+
+
+class ComponentSpec(Spec):
+    system: Slug
+    name: Annotated[Text, Field(max_length=120)] | None = None
+    description: StrictStr | None = None
+
+
+class StatusPageSpec(Spec):
+    title: StrictStr | None = None
+    public_url: StrictStr | None = None
+    fallback_url: StrictStr | None = None
+    allow_subscribers: StrictBool | None = None
+    history_days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
+    folder: StrictStr | None = None
+    s3: S3Spec | None = None
+    components: list[ComponentSpec] | None = None
+
+
 class CommsSpec(Spec):
     mail: MailSpec | None = None
     routes: RoutesSpec | None = None
@@ -89,6 +124,7 @@ class CommsSpec(Spec):
     drill_recipients: list[Text] | None = None
     key_accounts: list[KeyAccountSpec] | None = None
     templates: list[TemplateSpec] | None = None
+    status_page: StatusPageSpec | None = None
 
 
 MAIL_FIELDS = {
@@ -109,6 +145,14 @@ SENDING_FIELDS = [
     "stall_minutes",
 ]
 WORDS = ["subject", "notify", "explain", "solve", "predict", "apologise"]
+PAGE_FIELDS = ["title", "public_url", "fallback_url", "allow_subscribers", "history_days"]
+S3_FIELDS = {
+    "endpoint": "s3_endpoint_url",
+    "bucket": "s3_bucket",
+    "prefix": "s3_prefix",
+    "region": "s3_region",
+}
+S3_ENV = {"access_key": "s3_access_key_env", "secret_key": "s3_secret_key_env"}
 
 
 # ------------------------------------------------------------------ checking
@@ -140,6 +184,19 @@ def check_comms(spec: CommsSpec, document: Mapping[str, Any]) -> Iterator[Proble
         earlier = pairs.setdefault((template.audience, template.phase), i)
         if earlier != i:
             yield ("templates", i), f"listed twice (also templates[{earlier}])"
+    shown: dict[str, int] = {}
+    for i, c in enumerate((spec.status_page.components or []) if spec.status_page else []):
+        if listed is not None and c.system not in listed:
+            yield (
+                ("status_page", "components", i, "system"),
+                f"no system {c.system!r} is listed under {SYSTEMS}",
+            )
+        earlier = shown.setdefault(c.system, i)
+        if earlier != i:
+            yield (
+                ("status_page", "components", i, "system"),
+                f"{c.system!r} is listed twice (also components[{earlier}])",
+            )
 
 
 # ------------------------------------------------------------------- export
@@ -149,7 +206,8 @@ def export_comms(org: Any) -> CommsSpec | None:
     settings = CommsSettings.objects.filter(org=org).first()
     accounts = list(KeyAccount.objects.filter(org=org).order_by("customer_key"))
     templates = list(MessageTemplate.objects.filter(org=org).order_by("audience", "phase"))
-    if settings is None and not accounts and not templates:
+    page = StatusPage.objects.filter(org=org).first()
+    if settings is None and not accounts and not templates and page is None:
         return None
     settings = settings or preferences.settings_for(org)
     values = {key: getattr(settings, field) for key, field in MAIL_FIELDS.items()}
@@ -188,6 +246,27 @@ def export_comms(org: Any) -> CommsSpec | None:
                 audience=t.audience, phase=Phase(t.phase), **{w: getattr(t, w) for w in WORDS}
             )
             for t in templates
+        ],
+        status_page=_export_page(page) if page is not None else None,
+    )
+
+
+def _export_page(page: StatusPage) -> StatusPageSpec:
+    s3 = None
+    if page.s3_bucket:
+        values: dict[str, Any] = {key: getattr(page, f) for key, f in S3_FIELDS.items()}
+        for key, field in S3_ENV.items():
+            values[key] = f"{ENV_PREFIX}{getattr(page, field)}" if getattr(page, field) else None
+        s3 = S3Spec.model_construct(**values)
+    return StatusPageSpec.model_construct(
+        **{name: getattr(page, name) for name in PAGE_FIELDS},
+        folder=page.folder_path,
+        s3=s3,
+        components=[
+            ComponentSpec.model_construct(
+                system=c.system.slug, name=c.name, description=c.description
+            )
+            for c in statuspage.components(page.org)
         ],
     )
 
@@ -304,12 +383,56 @@ def _templates(ctx: ApplyContext, specs: list[TemplateSpec]) -> None:
             )
 
 
+def _status_page(ctx: ApplyContext, spec: StatusPageSpec) -> None:
+    org = ctx.organisation
+    values: dict[str, Any] = {
+        name: getattr(spec, name) for name in PAGE_FIELDS if getattr(spec, name) is not None
+    }
+    places: dict[str, tuple[str, ...]] = {name: (name,) for name in PAGE_FIELDS}
+    places["folder_path"] = ("folder",)
+    if spec.folder is not None:
+        values["folder_path"] = spec.folder
+    if spec.s3 is not None:
+        for key, field in S3_FIELDS.items():
+            if getattr(spec.s3, key) is not None:
+                values[field] = getattr(spec.s3, key)
+                places[field] = ("s3", key)
+        for key, field in S3_ENV.items():
+            if getattr(spec.s3, key) is not None:
+                values[field] = env_name(getattr(spec.s3, key))
+                places[field] = ("s3", key)
+    try:
+        changes = statuspage.update_page(org, **values)
+    except statuspage.StatusPageProblem as exc:
+        field, message = exc.errors[0]
+        raise SectionError((COMMS, "status_page", *places.get(field, ())), message) from exc
+    for field in changes:
+        where = ".".join(places.get(field, (field,)))
+        ctx.updated(f"comms: status_page.{where} changed")
+    if spec.components is not None:
+        slugs = [c.system for c in spec.components]
+        systems = _systems(org, slugs, ("status_page", "components"))
+        current = {c.system_id: c for c in statuspage.components(org)}
+        chosen = []
+        for system, c in zip(systems, spec.components, strict=True):
+            before = current.get(system.pk)
+            name = c.name if c.name is not None else (before.name if before else system.name)
+            described = c.description
+            if described is None:
+                described = before.description if before else ""
+            chosen.append((system, name, described))
+        for change in statuspage.save_components(org, chosen):
+            ctx.updated(f"comms: status page: {change}")
+
+
 def apply_comms(ctx: ApplyContext, spec: CommsSpec) -> None:
     _settings(ctx, spec)
     if spec.key_accounts is not None:
         _key_accounts(ctx, spec.key_accounts)
     if spec.templates is not None:
         _templates(ctx, spec.templates)
+    if spec.status_page is not None:
+        _status_page(ctx, spec.status_page)
 
 
 COMMS_SECTION = register(
@@ -320,6 +443,6 @@ COMMS_SECTION = register(
         apply=apply_comms,
         check=check_comms,
         order=45,  # after systems (20), which routes may name
-        refusals=(preferences.SetupProblem,),
+        refusals=(preferences.SetupProblem, statuspage.StatusPageProblem),
     )
 )

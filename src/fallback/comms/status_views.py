@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fallback.accounts.access import org_view
 from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
-from fallback.comms import publishing, statuspage, subscribers
+from fallback.comms import notices, publishing, rendering, statuspage, subscribers
 from fallback.comms.models import Notice, StatusUpdate, Subscriber
 from fallback.comms.status_forms import StatusPageForm, UpdateForm
 from fallback.front.http import OrgRequest
@@ -198,7 +198,9 @@ def incident_context(incident: Incident, notice: Notice | None = None) -> dict[s
     updates posted so far."""
     initial: dict[str, Any] = {"status": statuspage.default_status(incident)}
     if notice is not None:
-        initial["body"] = notice.notify.strip()
+        # The notice's first part as a customer reads it (its variables filled in).
+        values = notices.values(notice, name="everyone")
+        initial["body"] = rendering.render(notice.notify, values).text.strip()
     return {
         "update_form": UpdateForm(initial=initial),
         "status_updates": list(StatusUpdate.objects.filter(incident=incident)),

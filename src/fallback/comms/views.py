@@ -221,6 +221,7 @@ def _notice_page(
         mail_problem=preferences.mail_ready(settings) if "email" in notice.channels else None,
         poll_seconds=POLL_SECONDS,
         **_checked(notice),
+        **status_views.incident_context(notice.incident, notice),
     )
     if notice.status != NoticeStatus.DRAFT:
         context.update(_progress_context(notice))

@@ -178,3 +178,45 @@ def test_calls_are_listed_and_recorded(world):
         world, "post", f"/notices/{notice['id']}/calls", {"customer_key": "C0", "outcome": "spoke"}
     )
     assert status == 422 and body["errors"][0]["field"] == "customer_key"
+
+
+def test_post_a_status_update_once_and_read_the_summary(world):
+    path = f"/incidents/{world['incident'].pk}/status-updates"
+    body = {"status": "identified", "body": "The host's disk failed."}
+    status, made = call(world, "post", path, body, **{"Idempotency-Key": "s1"})
+    assert status == 201 and made["status"] == "identified" and not made["is_exercise"]
+    status, again = call(world, "post", path, body, **{"Idempotency-Key": "s1"})
+    assert status == 200 and again["id"] == made["id"]
+    status, listed = call(world, "get", path)
+    assert [u["id"] for u in listed] == [made["id"]]
+    status, summary = call(world, "get", "/status-page/summary.json")
+    assert (
+        status == 200 and summary["incidents"][0]["incident_updates"][0]["status"] == "identified"
+    )
+
+
+def test_a_bad_status_update_names_the_field(world):
+    path = f"/incidents/{world['incident'].pk}/status-updates"
+    status, problems = call(world, "post", path, {"status": "fixed", "body": "x"})
+    assert status == 422 and problems["errors"][0]["field"] == "status"
+    status, _ = call(
+        world, "post", path, {"status": "identified", "body": "x"}, token=world["staff"]
+    )
+    assert status == 403
+
+
+def test_notices_cannot_be_composed_for_status_page_subscribers(world):
+    status, problems = call(
+        world, "post", "/notices", {"incident": world["incident"].pk, "audience": "subscribers"}
+    )
+    assert status == 422 and problems["errors"][0]["field"] == "audience"
+
+
+def test_publish_answers_502_naming_what_failed(world, tmp_path):
+    status, done = call(world, "post", "/status-page/publish")
+    assert status == 502 and "Nowhere to publish" in done["errors"][0]
+    from fallback.comms import statuspage
+
+    statuspage.update_page(world["org"], folder_path=str(tmp_path))
+    status, done = call(world, "post", "/status-page/publish")
+    assert status == 200 and done["places"] == [f"folder {tmp_path}"]

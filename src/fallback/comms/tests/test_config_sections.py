@@ -10,7 +10,7 @@ import yaml
 from fallback.accounts.membership import create_organisation
 from fallback.audit.context import acting_as
 from fallback.audit.models import AuditEvent
-from fallback.comms import preferences
+from fallback.comms import preferences, statuspage
 from fallback.comms.models import CommsSettings, KeyAccount, MessageTemplate
 from fallback.comms.tests.builders import put_records
 from fallback.configfile.apply import apply_documents
@@ -167,3 +167,67 @@ def test_the_comms_example_in_the_guide_applies(acme):
     assert settings.smtp_password_env == "HARTLEY_MAIL_PASSWORD"
     assert KeyAccount.objects.get(org=acme).contact_name == "Jo Smith"
     assert apply(example).changes == []
+
+
+PAGE = """\
+comms:
+  status_page:
+    title: Acme status
+    public_url: https://status.acme.example/
+    fallback_url: https://fallback.acme.example
+    history_days: 10
+    folder: /srv/status/acme
+    s3:
+      endpoint: https://s3.eu.example
+      bucket: acme-status
+      prefix: public
+      region: eu-west-1
+      access_key: env:ACME_STATUS_KEY
+      secret_key: env:ACME_STATUS_SECRET
+    components:
+      - system: office365
+        name: Email
+        description: Our usual mail
+"""
+
+
+def test_apply_sets_the_status_page_and_export_gives_it_back(acme):
+    result = apply(PAGE)
+    page = statuspage.page_for(acme)
+    assert (page.title, page.history_days, page.folder_path) == (
+        "Acme status",
+        10,
+        "/srv/status/acme",
+    )
+    assert (page.s3_bucket, page.s3_access_key_env) == ("acme-status", "ACME_STATUS_KEY")
+    assert [(c.system.slug, c.name) for c in statuspage.components(acme)] == [
+        ("office365", "Email")
+    ]
+    texts = [c.text for c in result.changes]
+    assert "comms: status_page.s3.bucket changed" in texts
+    assert "comms: status page: Office 365 shown as “Email”" in texts
+    assert apply(PAGE).changes == []
+    statuspage.update_page(acme, s3_access_key_id="AKIA1", secret_key="typed secret")
+    exported = export_config([acme])
+    assert "typed secret" not in exported and "secret_key: env:ACME_STATUS_SECRET" in exported
+    section = yaml.safe_load(exported)["comms"]
+    assert section["status_page"]["components"] == [
+        {"system": "office365", "name": "Email", "description": "Our usual mail"}
+    ]
+    assert apply(yaml.safe_dump({"comms": section}, allow_unicode=True)).changes == []
+
+
+def test_bad_status_page_values_are_named_and_nothing_is_applied(acme):
+    found = problems(
+        """\
+        comms:
+          status_page:
+            history_days: 3
+            s3: {bucket: "Not A Bucket"}
+            components: [{system: nope}]
+        """
+    )
+    assert any("status_page.s3.bucket" in p and "lower-case" in p for p in found), found
+    assert statuspage.page_for(acme).history_days == 14
+    found = problems("comms:\n  status_page:\n    s3: {access_key: IN_CLEAR}\n")
+    assert any("status_page.s3.access_key" in p for p in found), found
