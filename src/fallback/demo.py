@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from fallback.accounts.membership import add_member, create_organisation, update
 from fallback.accounts.models import Membership, Organisation, User
 from fallback.accounts.roles import Role
 from fallback.audit.context import acting_as
+from fallback.comms.models import StatusPage
 from fallback.desk.models import DeskSettings
 from fallback.incidents import channels, lifecycle
 from fallback.incidents.models import Incident
@@ -39,6 +41,7 @@ from fallback.simulator.service import Credentials
 DEMO_EMAIL = "demo@fallback.test"
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8081"
+DEFAULT_SITE_URL = "http://127.0.0.1:8080"  # where `fallback demo` serves
 
 BUSINESSES = [
     {
@@ -73,7 +76,9 @@ SIM_CREDENTIALS = Credentials()
 
 
 @transaction.atomic
-def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> User:
+def build_demo(
+    password: str, simulator_url: str = DEFAULT_SIMULATOR_URL, site_url: str = DEFAULT_SITE_URL
+) -> User:
     with acting_as(None, "cli"):
         user = User.objects.filter(email=DEMO_EMAIL).first()
         if user is None:
@@ -113,7 +118,68 @@ def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> Use
             build_desk(hartley, bluebell)
         if not Plan.objects.filter(org__in=[hartley, bluebell]).exists():
             build_plans(hartley, bluebell)
+        if not StatusPage.objects.filter(org__in=[hartley, bluebell]).exists():
+            build_comms(hartley, bluebell, site_url)
     return user
+
+
+# Telling people: a backup mail account on a local SMTP sink (port 1025: run
+# `python -m aiosmtpd -n -l 127.0.0.1:1025` to watch what is sent), the routes customers
+# can use while the usual ones are down, and a status page published into the demo's data
+# folder (status/<slug>/index.html), served by Fallback itself at /status/<slug>/.
+
+
+def build_comms(hartley: Organisation, bluebell: Organisation, site_url: str) -> None:
+    from django.conf import settings
+
+    from fallback.comms import preferences, statuspage
+
+    home = Path(settings.FALLBACK_HOME)
+    for org, routes, shown in (
+        (
+            hartley,
+            {
+                "from_address": "notices@hartley-backup.test",
+                "reply_to": "help@hartley-backup.test",
+                "phone_numbers": "01632 960123\n07700 900123",
+                "backup_email": "help@hartley-backup.test",
+                "usual_email": "orders@hartley-plumbing.test",
+                "usual_phone": "01632 960000",
+                "drill_recipients": "margaret.hartley@hartley-plumbing.test",
+            },
+            [("cloudcrm", "Orders and customer accounts"), ("xero", "Invoices and statements")],
+        ),
+        (
+            bluebell,
+            {
+                "from_address": "notices@bluebell-backup.test",
+                "phone_numbers": "01 555 0142",
+                "backup_email": "bluebellflorists@backup-mail.test",
+                "usual_email": "hello@bluebell.test",
+                "drill_recipients": "aoife.byrne@bluebell-florists.test",
+            },
+            [("web-shop", "Online shop")],
+        ),
+    ):
+        preferences.update_settings(
+            org,
+            smtp_host="127.0.0.1",
+            smtp_port=1025,
+            smtp_security="none",
+            from_name=org.name[:120],
+            status_url=f"{site_url}/status/{org.slug}/",
+            **routes,
+        )
+        statuspage.update_page(
+            org,
+            public_url=f"{site_url}/status/{org.slug}/",
+            fallback_url=site_url,
+            folder_path=str(home / "status" / org.slug),
+        )
+        systems = {s.slug: s for s in System.objects.filter(org=org)}
+        statuspage.save_components(
+            org, [(systems[slug], name, "") for slug, name in shown if slug in systems]
+        )
 
 
 # The continuity plan: both businesses have started theirs (Fallback's suggestions). Hartley's
@@ -125,7 +191,7 @@ def build_demo(password: str, simulator_url: str = DEFAULT_SIMULATOR_URL) -> Use
 def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
     from fallback.plans import editing as plan_editing
     from fallback.plans import seeds
-    from fallback.plans.models import Band, ScenarioKind
+    from fallback.plans.models import Band, ContactKind, ScenarioKind
 
     margaret = User.objects.get(email="margaret.hartley@hartley-plumbing.test")
     dev = User.objects.get(email="dev.patel@hartley-plumbing.test")
@@ -138,6 +204,7 @@ def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
             plan,
             orders,
             owner=margaret,
+            rpo_minutes=15,  # stricter than the replica's own 30 min: the plan's RPO is fed to it
             impacts={
                 Band.HOURS_1_8: plan_editing.ImpactInput(money=1500, customers=20),
                 Band.HOURS_8_24: plan_editing.ImpactInput(money=4000, customers=60),
@@ -168,6 +235,9 @@ def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
     if lead is not None:
         plan_editing.save_role(plan, lead, holder=margaret, alternates=[dev])
     plan_editing.add_suggested(plan, seeds.suggestions(plan))
+    # The staff were checked when they were added; the vendors' lines are left to check, so
+    # the dashboard shows a part due for a check.
+    plan_editing.verify_contacts(plan, list(plan.contacts.filter(kind=ContactKind.STAFF)), margaret)
     plan_editing.set_statements(
         plan,
         "Trading from the Leeds warehouse and trade counter: orders, invoicing and dispatch "

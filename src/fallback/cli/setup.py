@@ -172,7 +172,7 @@ def demo(
         password = "demo-" + secrets.token_urlsafe(6)
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     with bootstrap.console.status("Preparing the demo business…"):
-        build_demo(password, simulator_url)
+        build_demo(password, simulator_url, site_url=f"http://{host}:{port}")
     password_file.write_text(f"{DEMO_EMAIL} {password}\n")
     password_file.chmod(0o600)
     bootstrap.console.print(
