@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -168,7 +169,7 @@ def build_comms(hartley: Organisation, bluebell: Organisation, site_url: str) ->
             smtp_security="none",
             from_name=org.name[:120],
             status_url=f"{site_url}/status/{org.slug}/",
-            **routes,
+            **cast(dict[str, Any], routes),
         )
         statuspage.update_page(
             org,
