@@ -209,6 +209,9 @@ def test_a_scenario_with_its_steps_and_checklist(world, plan):
         ("Tell customers", None, None),
     ]
     assert [b.text for b in scenario.back_up_steps.all()] == ["Cancel the diversion", "Tell staff"]
+    page = text(ann.get(url("scenarios", world["acme"])))
+    assert "Tell customers Where: Email" in page  # who, does what, where, how, minutes
+    assert "(10 min) Where: Phone · How: Roles and their alternates are in the plan." in page
     bad = {**data, "steps-1-place": "Office", "steps-1-action": ""}
     page = text(ann.post(url("scenario", world["acme"], pk=scenario.pk), bad))
     assert "Step 2, does what: say what is done in this step" in page
