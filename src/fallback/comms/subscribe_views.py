@@ -46,6 +46,15 @@ def public_page(request: HttpRequest, org_slug: str) -> HttpResponse:
     return response
 
 
+@require_GET
+def public_summary(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = _org(org_slug)
+    data = statuspage.summary_json(statuspage.summary(org))
+    response = HttpResponse(data, content_type="application/json")
+    response["Cache-Control"] = "public, max-age=30"
+    return response
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest, org_slug: str) -> HttpResponse:

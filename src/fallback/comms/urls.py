@@ -41,6 +41,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     # Public, no login: the page as Fallback serves it, subscribing, the emails' links.
     path("status/<slug:org_slug>/", subscribe_views.public_page, name="public-status"),
+    path(
+        "status/<slug:org_slug>/summary.json",
+        subscribe_views.public_summary,
+        name="public-summary",
+    ),
     path("status/<slug:org_slug>/subscribe/", subscribe_views.subscribe, name="subscribe"),
     path("status/<slug:org_slug>/confirm/<str:token>/", subscribe_views.confirm, name="confirm"),
     path(

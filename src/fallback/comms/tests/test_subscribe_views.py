@@ -35,6 +35,8 @@ def test_the_public_page_needs_no_login_and_never_shows_a_drill(world):
     text = response.content.decode()
     assert response.status_code == 200 and "CRM outage" in text and "Practice" not in text
     assert Client().get("/status/nope/").status_code == 404
+    summary = Client().get(f"/status/{world['org'].slug}/summary.json").json()  # its link
+    assert [i["name"] for i in summary["incidents"]] == ["CRM outage"]
 
 
 def test_the_form_offers_the_public_names_and_records_a_request(world):
