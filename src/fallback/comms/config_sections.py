@@ -173,7 +173,7 @@ def check_comms(spec: CommsSpec, document: Mapping[str, Any]) -> Iterator[Proble
                 ("key_accounts", i, "customer"),
                 f"{account.customer!r} is listed twice (also key_accounts[{earlier}])",
             )
-    known = {k.key for k in audiences.registered()}
+    known = {k.key for k in audiences.registered() if k.listed}
     pairs: dict[tuple[str, str], int] = {}
     for i, template in enumerate(spec.templates or []):
         if template.audience not in known:

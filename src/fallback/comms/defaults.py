@@ -176,4 +176,7 @@ def seed(org: Organisation) -> list[MessageTemplate]:
     """Every template of every audience and phase (made where missing)."""
     from fallback.comms.audiences import registered
 
-    return [template_for(org, k.key, phase) for k in registered() for phase in Phase.values]
+    # Status page subscribers get the words staff post, not templates.
+    return [
+        template_for(org, k.key, phase) for k in registered() if k.listed for phase in Phase.values
+    ]
