@@ -40,20 +40,24 @@ api = NinjaAPI(
 
 from fallback.accounts.api import router as accounts_router  # noqa: E402
 from fallback.comms.api import router as comms_router  # noqa: E402
+from fallback.comms.followup_api import router as followup_router  # noqa: E402
 from fallback.desk.api import router as desk_router  # noqa: E402
 from fallback.incidents.api import router as incidents_router  # noqa: E402
 from fallback.monitor.api import push_router  # noqa: E402
 from fallback.monitor.api import router as monitor_router  # noqa: E402
+from fallback.monitor.sla_claims_api import router as sla_claims_router  # noqa: E402
 from fallback.plans.api import router as plans_router  # noqa: E402
 from fallback.replica.api import router as replica_router  # noqa: E402
 from fallback.vault.api import router as vault_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/", monitor_router)
+api.add_router("/", sla_claims_router)
 api.add_router("/", incidents_router)
 api.add_router("/", replica_router)
 api.add_router("/", desk_router)
 api.add_router("/", comms_router)
+api.add_router("/", followup_router)
 api.add_router("/", vault_router)
 api.add_router("/", plans_router)
 # Heartbeat pings: unauthenticated (auth=None on the operation), the secret URL is the key.

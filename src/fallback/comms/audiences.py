@@ -355,6 +355,7 @@ class Target:
     key: str = ""
     via_id: int | None = None
     unsubscribe_url: str = ""
+    customer_key: str = ""  # the customer they belong to (a follow-up's compensation)
 
 
 @dataclass(frozen=True)
@@ -496,7 +497,16 @@ def select(
             else:
                 seen.add(address)
                 via = sms_channel.pk if channel == ChannelKind.SMS and sms_channel else None
-                selection.targets.append(Target(channel, address, person.name, person.key, via))
+                selection.targets.append(
+                    Target(
+                        channel,
+                        address,
+                        person.name,
+                        person.key,
+                        via,
+                        customer_key=person.customer_key,
+                    )
+                )
                 counts.targets += 1
     return selection
 

@@ -553,3 +553,101 @@ class Subscriber(OrgOwned):
     @property
     def active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+# ------------------------------------------------------------------ after: compensation
+
+
+class OfferKind(models.TextChoices):
+    LIST = "list", "Discount codes from your list"
+    GENERATED = "generated", "Discount codes made by Fallback"
+    FREE_SHIPPING = "free_shipping", "Free shipping"
+    TEXT = "text", "An offer in words (no code)"
+
+
+class Offer(OrgOwned):
+    """What an incident's follow-up gives each affected customer to make up for the outage.
+
+    One per incident: a customer gets at most one compensation per incident, whichever
+    follow-up notice carries it."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="offer"
+    )
+    kind = models.CharField(max_length=16, choices=OfferKind.choices)
+    description = models.CharField(
+        max_length=300, help_text="What it is, e.g. “15% off your next order, until 31 January”"
+    )
+    prefix = models.CharField(
+        max_length=20, blank=True, help_text="Made codes start with this, e.g. SORRY"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description}"
+
+
+class DiscountCode(OrgOwned):
+    """One discount code, from a list the shop gave or made by Fallback. A code is unique in
+    its organisation, so it can never be in two lists, and given at most once (the one
+    Compensation that points at it)."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="codes")
+    code = models.CharField(max_length=64)
+    line = models.PositiveIntegerField(null=True, blank=True, help_text="In the uploaded list")
+    generated = models.BooleanField(default=False)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "code"], name="comms_code_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Compensation(OrgOwned):
+    """What one customer was given for one incident: the offer, their code, when, and the
+    notice that first carried it. Made in the same transaction that queues the messages,
+    before any is written, so a message never names a code that is not recorded here."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="given")
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
+    customer_key = models.CharField(
+        max_length=220, help_text="The customer's key in the replica; drill:ADDRESS in a drill"
+    )
+    customer_name = models.CharField(max_length=300, blank=True)
+    code = models.OneToOneField(
+        DiscountCode,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="given_to",
+    )
+    code_text = models.CharField(max_length=64, blank=True, help_text="The code as sent")
+    notice = models.ForeignKey(
+        Notice, on_delete=models.SET_NULL, null=True, blank=True, related_name="compensations"
+    )
+    given_at = models.DateTimeField(default=timezone.now)
+    is_exercise = models.BooleanField(default=False, help_text="A drill's test code")
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["customer_name", "customer_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "customer_key"], name="comms_compensation_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_name or self.customer_key}: {self.code_text or self.offer}"

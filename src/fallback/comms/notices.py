@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from fallback.accounts.models import Organisation
 from fallback.audit.trail import diff, record
-from fallback.comms import audiences, checker, defaults, outbox, rendering
+from fallback.comms import audiences, checker, compensation, defaults, outbox, rendering
 from fallback.comms.audiences import Selection, Target
 from fallback.comms.checker import Finding, Situation
 from fallback.comms.models import ChannelKind, CommsSettings, Notice, NoticeStatus, Phase
@@ -175,6 +175,8 @@ def values(
     settings = settings or settings_for(notice.org)
     found = rendering.incident_values(notice, settings)
     found["customer_name"] = name
+    if compensation.uses_compensation(notice):
+        found.update(compensation.sample_values(notice))
     return found
 
 
@@ -223,12 +225,16 @@ def greeting(notice: Notice, target_name: str) -> str:
     return target_name or audiences.kind(notice.audience).greeting
 
 
-def renderer(notice: Notice, settings: CommsSettings) -> Any:
+def renderer(
+    notice: Notice, settings: CommsSettings, given_out: compensation.Prepared | None = None
+) -> Any:
     shared = rendering.incident_values(notice, settings)
     parts = rendering.parts_of(notice)
 
     def render(target: Target) -> tuple[str, str]:
         given = dict(shared)
+        if given_out is not None:
+            given.update(given_out.values_for(target))
         if target.channel == ChannelKind.CHAT:
             given["customer_name"] = "everyone"
         else:
@@ -296,7 +302,17 @@ def send(notice: Notice, by: Any = None, send_key: str = "") -> Sent:
             notice.refresh_from_db()
             return Sent(notice, outbox.Enqueued(), chosen, repeated=True)
         notice.refresh_from_db()
-        enqueued = outbox.enqueue(notice, chosen.targets, renderer(notice, settings))
+        try:
+            # Each customer's compensation is recorded before their message is written.
+            given_out = compensation.prepare(notice, chosen.targets)
+        except compensation.CompensationError as exc:
+            raise NoticeError(str(exc)) from exc
+        enqueued = outbox.enqueue(
+            notice,
+            chosen.targets,
+            renderer(notice, settings, given_out),
+            given_out.tag if given_out is not None else None,
+        )
         counts = chosen.summary()
         counts["queued"] = enqueued.created
         counts["withheld_for_drill"] = enqueued.withheld

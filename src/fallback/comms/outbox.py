@@ -103,8 +103,22 @@ def mark_exercise(channel: str, subject: str, body: str) -> tuple[str, str]:
     return subject[:250], body
 
 
-def enqueue(notice: Notice, targets: Sequence[Target], render: Renderer) -> Enqueued:
+def drill_targets_for(notice: Notice, targets: Sequence[Target]) -> list[Target]:
+    """Who a drill's notice goes to instead of `targets`: its test recipients."""
+    from fallback.comms.preferences import settings_for
+
+    channels = list(dict.fromkeys([*notice.channels, *(t.channel for t in targets)]))
+    return audiences.drill_targets(notice.org, settings_for(notice.org), channels)
+
+
+def enqueue(
+    notice: Notice,
+    targets: Sequence[Target],
+    render: Renderer,
+    compensation: Callable[[Target], int | None] | None = None,
+) -> Enqueued:
     """Write one queued item per target; the same (notice, channel, address) twice is one.
+    `compensation` names the Compensation a target's message carries (a follow-up's).
 
     For a drill the targets given are ignored: the drill's test recipients take their
     place, and every message is marked as an exercise."""
@@ -114,11 +128,9 @@ def enqueue(notice: Notice, targets: Sequence[Target], render: Renderer) -> Enqu
     result = Enqueued()
     if is_drill(notice):
         result.is_exercise = True
-        settings = settings_for(org)
-        allowed = audiences.drill_addresses(org, settings)
+        allowed = audiences.drill_addresses(org, settings_for(org))
         result.withheld = sum(1 for t in targets if t.address not in allowed)
-        channels = list(dict.fromkeys([*notice.channels, *(t.channel for t in targets)]))
-        targets = audiences.drill_targets(org, settings, channels)
+        targets = drill_targets_for(notice, targets)
         if not notice.is_exercise:
             Notice.objects.filter(pk=notice.pk).update(is_exercise=True)
             notice.is_exercise = True
@@ -141,6 +153,7 @@ def enqueue(notice: Notice, targets: Sequence[Target], render: Renderer) -> Enqu
                 body=body,
                 is_exercise=result.is_exercise,
                 unsubscribe_url=target.unsubscribe_url[:500],
+                compensation_id=compensation(target) if compensation else None,
                 next_attempt_at=now,
                 created_at=now,
             )

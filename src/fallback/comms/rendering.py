@@ -48,6 +48,9 @@ VARIABLES: dict[str, str] = {
     "status_url": "the status page",
     "alternate_routes": "every way to reach the business now, in one sentence",
     "incident": "the incident's title",
+    "compensation": "a follow-up's offer, with each customer's own code (choose it under "
+    "Follow up)",
+    "discount_code": "each customer's own discount code alone (Follow up)",
 }
 NOT_KNOWN_YET = "not known yet"
 SOME_SYSTEM = "one of our systems"  # an incident declared without naming a system

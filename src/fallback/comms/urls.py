@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from fallback.comms import status_views, subscribe_views, views
+from fallback.comms import followup_views, status_views, subscribe_views, views
 
 app_name = "comms"
 C = "o/<slug:org_slug>/comms/"
@@ -9,6 +9,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(C, views.index, name="index"),
     path(C + "card/", views.card, name="card"),
     path(C + "incidents/<int:incident_id>/", views.incident, name="incident"),
+    path(C + "incidents/<int:incident_id>/follow-up/", followup_views.followup, name="followup"),
+    path(
+        C + "incidents/<int:incident_id>/follow-up/csv/",
+        followup_views.followup_csv,
+        name="followup-csv",
+    ),
+    path(
+        C + "incidents/<int:incident_id>/follow-up/redeem/",
+        followup_views.followup_redeem,
+        name="followup-redeem",
+    ),
     path(N, views.notice_view, name="notice"),
     path(N + "check/", views.notice_check, name="notice-check"),
     path(N + "acknowledge/", views.notice_acknowledge, name="notice-acknowledge"),

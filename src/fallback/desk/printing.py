@@ -236,6 +236,11 @@ def _css_for_page(text: str) -> SafeString:
     return mark_safe(text.replace("</", "<\\/"))  # noqa: S308
 
 
+def screen_css() -> SafeString:
+    """The print CSS, ready to inline in a printable page's <style> on screen."""
+    return _css_for_page(base_css())
+
+
 def base_css() -> str:
     return render_to_string(CSS_TEMPLATE)
 

@@ -52,6 +52,7 @@ def incident_detail(request: OrgRequest, incident_id: int) -> HttpResponse:
         "systems": list(incident.systems.order_by("name")),
         "timeline": list(incident.timeline.select_related("actor").order_by("at", "id")),
         "can_declare": request.membership.can(Capability.DECLARE_OUTAGE),
+        "can_claim": request.membership.can(Capability.EDIT_SETUP),  # SLA credit
         "note_form": NoteForm(),
         "resolve_form": ResolveForm(),
         "poll_seconds": TIMELINE_POLL_SECONDS,

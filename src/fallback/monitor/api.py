@@ -47,6 +47,8 @@ class SystemIn(Schema):
     account_number: str = ""
     sla_percent: Decimal | None = None
     credit_terms: str = ""
+    credit_tiers: str = ""
+    monthly_fee: Decimal | None = None
     status_page_url: str = ""
     notes: str = ""
     trigger_minutes: int = 30
@@ -66,6 +68,8 @@ class SystemPatch(Schema):
     account_number: str | None = None
     sla_percent: Decimal | None = None
     credit_terms: str | None = None
+    credit_tiers: str | None = None
+    monthly_fee: Decimal | None = None
     status_page_url: str | None = None
     notes: str | None = None
     trigger_minutes: int | None = None
@@ -85,6 +89,8 @@ class SystemOut(Schema):
     account_number: str
     sla_percent: float | None
     credit_terms: str
+    credit_tiers: str
+    monthly_fee: float | None
     status_page_url: str
     notes: str
     trigger_minutes: int
@@ -208,6 +214,7 @@ def _problems(exc: editing.SetupInvalid) -> tuple[int, Problems]:
 def _system_out(s: System) -> SystemOut:
     values = {f: getattr(s, f) for f in SystemOut.model_fields}
     values["sla_percent"] = float(s.sla_percent) if s.sla_percent is not None else None
+    values["monthly_fee"] = float(s.monthly_fee) if s.monthly_fee is not None else None
     return SystemOut(**values)
 
 

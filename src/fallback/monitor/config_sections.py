@@ -30,7 +30,7 @@ from fallback.configfile.context import ApplyContext
 from fallback.configfile.errors import SectionError
 from fallback.configfile.fields import Slug, Text
 from fallback.configfile.registry import Problem, Section, register
-from fallback.monitor import editing, kinds
+from fallback.monitor import editing, kinds, sla_claims
 from fallback.monitor.models import Check, Criticality, System, SystemKind
 
 SYSTEMS = "systems"
@@ -50,6 +50,17 @@ def _percent(value: float) -> float:
         raise ValueError(f"must be a percentage above 0, at most 100 (got {value:g})")
     if Decimal(str(value)).as_tuple().exponent < -3:  # type: ignore[operator]
         raise ValueError(f"has at most three decimals, e.g. 99.95 (got {value:g})")
+    return value
+
+
+def _tiers(text: str) -> str:
+    sla_claims.parse_tiers(text)  # ValueError names the tier
+    return text
+
+
+def _fee(value: float) -> float:
+    if value < 0 or Decimal(str(value)).as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError(f"is zero or more, with at most two decimals (got {value:g})")
     return value
 
 
@@ -98,6 +109,8 @@ class SystemSpec(BaseModel):
     account_number: Annotated[Blankable, StringConstraints(max_length=120)] | None = None
     sla_percent: Annotated[Number, AfterValidator(_percent)] | None = None
     credit_terms: Blankable | None = None
+    credit_tiers: Annotated[Blankable, AfterValidator(_tiers)] | None = None
+    monthly_fee: Annotated[Number, AfterValidator(_fee)] | None = None
     status_page_url: Annotated[Blankable, StringConstraints(max_length=200)] | None = None
     notes: Blankable | None = None
     trigger_minutes: Whole | None = None
@@ -167,6 +180,8 @@ def _export_system(s: System) -> SystemSpec:
         account_number=_blank_to_none(s.account_number),
         sla_percent=float(s.sla_percent) if s.sla_percent is not None else None,
         credit_terms=_blank_to_none(s.credit_terms),
+        credit_tiers=_blank_to_none(s.credit_tiers),
+        monthly_fee=float(s.monthly_fee) if s.monthly_fee is not None else None,
         status_page_url=_blank_to_none(s.status_page_url),
         notes=_blank_to_none(s.notes),
         trigger_minutes=s.trigger_minutes,
@@ -202,7 +217,7 @@ def _given(spec: BaseModel, names: list[str]) -> dict[str, Any]:
     for name in names:
         if name in spec.model_fields_set:
             value = getattr(spec, name)
-            if name == "sla_percent" and value is not None:
+            if name in ("sla_percent", "monthly_fee") and value is not None:
                 value = Decimal(str(value))
             elif hasattr(value, "value"):  # an enum member
                 value = value.value

@@ -24,6 +24,7 @@ from fallback.audit.trail import diff, record
 from fallback.monitor import kinds
 from fallback.monitor.maintenance import validate_window
 from fallback.monitor.models import Check, MaintenanceWindow, System, SystemKind
+from fallback.monitor.sla_claims import parse_tiers, tiers_text
 from fallback.monitor.system_state import refresh_system
 
 # What a person (or a config file) may set on a system; the rest is the state machine's.
@@ -37,6 +38,8 @@ SYSTEM_FIELDS = [
     "account_number",
     "sla_percent",
     "credit_terms",
+    "credit_tiers",
+    "monthly_fee",
     "status_page_url",
     "notes",
     "trigger_minutes",
@@ -57,7 +60,7 @@ CHECK_FIELDS = [
     "is_canary",
 ]
 # Words the system pages use after /systems/: a system cannot take them as its slug.
-RESERVED_SLUGS = frozenset({"new", "card", "report"})
+RESERVED_SLUGS = frozenset({"new", "card", "report", "claims"})
 MIN_INTERVAL = 5  # seconds; quicker than this is a load test, not watching
 MAX_INTERVAL = 24 * 60 * 60
 CANARY_RULE = "Only the internet-link system has canary checks: they watch our own connection."
@@ -120,6 +123,13 @@ def _check_system(system: System) -> None:
         errors["slug"] = [f"“{system.slug}” is a word the pages use; choose another."]
     if system.sla_percent is not None and not Decimal(0) < system.sla_percent <= Decimal(100):
         errors["sla_percent"] = ["An uptime promise is a percentage above 0, at most 100."]
+    if system.credit_tiers:
+        try:
+            system.credit_tiers = tiers_text(parse_tiers(system.credit_tiers))
+        except ValueError as exc:
+            errors["credit_tiers"] = [f"{str(exc)[0].upper()}{str(exc)[1:]}."]
+    if system.monthly_fee is not None and system.monthly_fee < 0:
+        errors["monthly_fee"] = ["The monthly fee is zero or more."]
     for field_name in ("failures_to_down", "successes_to_up", "flap_changes"):
         if (getattr(system, field_name) or 0) < 1:
             errors[field_name] = ["Must be at least 1."]
@@ -146,7 +156,7 @@ def _set(obj: Any, fields: dict[str, Any], allowed: list[str]) -> None:
     for key, value in fields.items():
         if key not in allowed:
             raise ValueError(f"unknown field {key!r}")
-        if key == "sla_percent" and isinstance(value, float | int):
+        if key in ("sla_percent", "monthly_fee") and isinstance(value, float | int):
             value = Decimal(str(value))  # 99.9, not 99.900000000000005684…
         setattr(obj, key, value)
 

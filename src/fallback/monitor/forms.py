@@ -72,6 +72,12 @@ class SystemForm(forms.Form):
                 "From the contract, e.g. 99.9. Used in the vendor report.",
             ),
             "credit_terms": ("Credit terms", "What the vendor owes when it misses the promise."),
+            "credit_tiers": (
+                "Credit tiers",
+                "Availability below which a credit is owed, and the credit in % of the monthly "
+                "fee: e.g. “99.9:10, 99:25”. Used by SLA claims.",
+            ),
+            "monthly_fee": ("Monthly fee", "What the service costs a month, for the credit."),
             "status_page_url": ("Vendor's status page", "e.g. https://status.example.com"),
             "notes": ("Notes", ""),
             "trigger_minutes": (
@@ -107,7 +113,14 @@ class SystemForm(forms.Form):
         return value
 
     main_fields = ["name", "kind", "criticality", "vendor", "status_page_url", "notes"]
-    contract_fields = ["vendor_contacts", "account_number", "sla_percent", "credit_terms"]
+    contract_fields = [
+        "vendor_contacts",
+        "account_number",
+        "sla_percent",
+        "credit_terms",
+        "credit_tiers",
+        "monthly_fee",
+    ]
     rule_fields = [
         "slug",
         "trigger_minutes",

@@ -6,7 +6,9 @@ into a slot), aggregates are rolled up per minute/hour/day and pruned by age.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from fallback.accounts.scoping import OrgOwned
@@ -67,6 +69,18 @@ class System(OrgOwned):
         help_text="Promised uptime, e.g. 99.9",
     )
     credit_terms = models.TextField(blank=True, help_text="What the vendor owes when it misses")
+    credit_tiers = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Credit by availability, e.g. “99.9:10, 99:25”: below 99.9 % a 10 % credit",
+    )
+    monthly_fee = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What the service costs a month (the credit is a share of it)",
+    )
     status_page_url = models.URLField(blank=True, help_text="The vendor's own status page")
     notes = models.TextField(blank=True)
 
@@ -250,3 +264,55 @@ class MaintenanceWindow(OrgOwned):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent to the vendor"
+    CREDITED = "credited", "Credited"
+    REFUSED = "refused", "Refused"
+
+
+class SlaClaim(OrgOwned):
+    """A claim to a vendor for the service credit its SLA owes, with the downtime Fallback
+    measured. The figures are worked out afresh while it is a draft and kept as they were
+    sent from then on: the letter on file is the letter the vendor got."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="sla_claims")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sla_claims",
+        help_text="Empty: the whole month",
+    )
+    month = models.DateField(help_text="First day of the SLA month claimed for")
+    reference = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
+    opening = models.TextField(blank=True, help_text="The letter's first paragraph(s)")
+    closing = models.TextField(blank=True, help_text="The letter's last paragraph(s)")
+    figures = models.JSONField(default=dict, blank=True, help_text="As sent (empty: a draft)")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    credited_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_note = models.TextField(blank=True, help_text="What the vendor said")
+    request_key = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "reference"], name="sla_claim_reference"),
+            models.UniqueConstraint(
+                fields=["org", "request_key"],
+                condition=~Q(request_key=""),
+                name="sla_claim_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.system.name})"

@@ -24,7 +24,7 @@ from fallback.audit.trail import record as audit
 from fallback.desk.models import Document, FallbackPeriod, WorkNote
 from fallback.incidents.models import EntryKind, Incident, Status
 from fallback.monitor import availability
-from fallback.monitor.models import State, StateChange
+from fallback.monitor.models import SlaClaim, State, StateChange
 from fallback.plans.editing import PlanInvalid
 from fallback.plans.models import Plan, PostIncidentReview
 
@@ -118,6 +118,37 @@ def _told(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _made_good(incident: Incident) -> dict[str, Any]:
+    """After the outage: the compensation customers were given, the SLA credit claimed."""
+    claims = [
+        {
+            "reference": c.reference,
+            "system": c.system.name,
+            "status": c.get_status_display(),
+            "credited_amount": None if c.credited_amount is None else str(c.credited_amount),
+        }
+        for c in SlaClaim.objects.filter(org_id=incident.org_id, incident=incident)
+        .select_related("system")
+        .order_by("pk")
+    ]
+    found = _comms()
+    given = redeemed = 0
+    offer = ""
+    if found is not None:
+        models, _ = found
+        compensations = models.Compensation.objects.filter(
+            org_id=incident.org_id, incident=incident, is_exercise=False
+        )
+        given = compensations.count()
+        redeemed = compensations.filter(redeemed_at__isnull=False).count()
+        first = models.Offer.objects.filter(org_id=incident.org_id, incident=incident).first()
+        offer = first.description if first is not None else ""
+    return {
+        "sla_claims": claims,
+        "compensation": {"offer": offer, "given": given, "redeemed": redeemed},
+    }
+
+
 def facts(incident: Incident, now: datetime | None = None) -> dict[str, Any]:
     """What Fallback recorded of the outage, JSON-ready."""
     now = now or timezone.now()
@@ -174,6 +205,7 @@ def facts(incident: Incident, now: datetime | None = None) -> dict[str, Any]:
         "documents_total": total,
         "work_notes": notes,
         "told": _told(incident),
+        **_made_good(incident),
         "timeline": entries,
         "made_at": now.isoformat(),
     }

@@ -46,6 +46,8 @@ systems:
     account_number: AC-1
     sla_percent: 99.9
     credit_terms: 10% of the fee per hour down
+    credit_tiers: 99.9:10, 99:25
+    monthly_fee: 120.5
     trigger_minutes: 15
     checks:
       - name: Health
@@ -143,6 +145,8 @@ def test_export_writes_every_setting_and_leaves_out_empty_text(acme):
                 account_number: AC-1
                 sla_percent: 99.9
                 credit_terms: 10% of the fee per hour down
+                credit_tiers: 99.9:10, 99:25
+                monthly_fee: 120.5
                 trigger_minutes: 15
                 failures_to_down: 3
                 successes_to_up: 2
@@ -325,7 +329,7 @@ def test_every_problem_of_the_section_is_reported_with_its_line():
         """
     ) == [
         "acme.yaml:5: systems[0].slug: 'new' is a word the system pages use; choose another "
-        "(not card, new, report)",
+        "(not card, claims, new, report)",
         "acme.yaml:7: systems[0].sla_percent: must be a percentage above 0, at most 100 (got 120)",
         "acme.yaml:10: systems[1].kind: must be one of crm, accounting, ecommerce, email, "
         "website, helpdesk, projects, phone, internet, other (got 'spaceship')",
@@ -367,8 +371,25 @@ def test_a_rule_refused_while_applying_points_at_the_entry_and_changes_nothing(a
     assert problems(
         crm + "  - slug: office-internet\n    name: Office internet\n    kind: crm\n"
     ) == [
-        "acme.yaml:28: systems[1].kind: This system has canary checks, which only an "
+        "acme.yaml:30: systems[1].kind: This system has canary checks, which only an "
         "internet-link system may have."
     ]
     assert System.objects.get(slug="office-internet").kind == "internet"
     assert System.objects.get(slug="cloudcrm").checks.count() == 2
+
+
+def test_credit_tiers_and_the_fee_are_checked_at_their_lines():
+    assert problems(
+        """\
+        systems:
+          - slug: crm
+            name: CRM
+            credit_tiers: 99.9:10, 99 25
+            monthly_fee: -5
+        """
+    ) == [
+        "acme.yaml:7: systems[0].credit_tiers: tier 2 (“99 25”): write availability:credit, "
+        "e.g. 99.9:10",
+        "acme.yaml:8: systems[0].monthly_fee: is zero or more, with at most two decimals "
+        "(got -5)",
+    ]

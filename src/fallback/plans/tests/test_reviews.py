@@ -123,6 +123,30 @@ def test_customers_told_are_counted_from_the_notices(world, plan, outage):
     assert told["notices"][0]["failed"] == 1
 
 
+def test_compensation_given_and_sla_credit_claimed_are_in_the_facts(world, plan, outage):
+    from fallback.comms import compensation
+    from fallback.comms.models import Compensation
+    from fallback.monitor import sla_claims
+
+    offer = compensation.save_offer(outage, "text", "a free month of support")
+    Compensation.objects.create(
+        org=world["acme"], offer=offer, incident=outage, customer_key="C1", customer_name="Smith"
+    )
+    claim, _ = sla_claims.create(world["crm"], outage.opened_at.date(), outage)
+    sla_claims.mark_sent(claim)
+    sla_claims.answer(claim, "credited", amount="12.50")
+    f = reviews.facts(outage)
+    assert f["compensation"] == {"offer": "a free month of support", "given": 1, "redeemed": 0}
+    assert f["sla_claims"] == [
+        {
+            "reference": claim.reference,
+            "system": "CloudCRM",
+            "status": "Credited",
+            "credited_amount": "12.50",
+        }
+    ]
+
+
 def test_only_a_resolved_real_outage_is_reviewed(world, plan):
     open_one = lifecycle.declare_manually(world["acme"], [world["crm"]], "Down", world["ann"])
     with pytest.raises(reviews.ReviewError, match="Resolve the incident first"):
