@@ -24,7 +24,7 @@ from fallback.front.http import OrgRequest
 from fallback.plans import binder, editing, iso22301, staleness
 from fallback.plans.forms import StatementsForm, apply_errors
 from fallback.plans.models import BinderCopy, CopyKind
-from fallback.plans.views import _context, _plan
+from fallback.plans.views import _context, _plan, pdf_response
 from fallback.replica import history
 
 SETUP = Capability.EDIT_SETUP
@@ -143,7 +143,4 @@ def iso22301_page(request: OrgRequest) -> HttpResponse:
 def iso22301_pdf(request: OrgRequest) -> HttpResponse:
     css = render_to_string("plans/print/plan.css")
     pdf = desk_printing.html_to_pdf(_iso_html(request, screen=False), [css])
-    response = HttpResponse(pdf, content_type="application/pdf")
-    name = f"{request.org.slug}-iso22301-coverage.pdf"
-    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
-    return response
+    return pdf_response(pdf, f"{request.org.slug}-iso22301-coverage.pdf")

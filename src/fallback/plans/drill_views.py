@@ -18,7 +18,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -30,7 +29,7 @@ from fallback.incidents.lifecycle import IncidentError
 from fallback.plans import actions, drills, durations, editing, library
 from fallback.plans.forms import ActionForm, DrillNotesForm, DrillStartForm, apply_errors
 from fallback.plans.models import Drill, Milestone, Plan
-from fallback.plans.views import _context, _plan
+from fallback.plans.views import _context, _plan, pdf_response
 
 SETUP = Capability.EDIT_SETUP
 
@@ -367,7 +366,5 @@ def drill_report(request: OrgRequest, pk: int) -> HttpResponse:
 def drill_pdf(request: OrgRequest, pk: int) -> HttpResponse:
     plan = _plan(request)
     drill = _drill(request, plan, pk)
-    response = HttpResponse(drills.report_pdf(drill), content_type="application/pdf")
     name = f"{request.org.slug}-drill-{drill.pk}-report.pdf"
-    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
-    return response
+    return pdf_response(drills.report_pdf(drill), name)

@@ -126,6 +126,13 @@ def _onward(request: OrgRequest, plan: Plan, section_url: str) -> HttpResponse:
     return redirect(section_url)
 
 
+def pdf_response(pdf: bytes, name: str) -> HttpResponse:
+    """A PDF shown in the browser (inline), saved under `name`."""
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
+    return response
+
+
 def _url(request: OrgRequest, name: str, **kwargs: Any) -> str:
     return reverse(name, kwargs={"org_slug": request.org.slug, **kwargs})
 
@@ -596,10 +603,7 @@ def version_print(request: OrgRequest, number: int) -> HttpResponse:
 def version_pdf(request: OrgRequest, number: int) -> HttpResponse:
     plan = _plan(request)
     found = _version(request, plan, number)
-    response = HttpResponse(printing.version_pdf(found), content_type="application/pdf")
-    name = f"{request.org.slug}-plan-v{found.number}.pdf"
-    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
-    return response
+    return pdf_response(printing.version_pdf(found), f"{request.org.slug}-plan-v{found.number}.pdf")
 
 
 @org_view()
