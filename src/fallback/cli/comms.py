@@ -140,6 +140,12 @@ def status_page_command(
         Path | None,
         typer.Option("-o", "--output", help="Also write index.html and summary.json here."),
     ] = None,
+    exercise: Annotated[
+        bool,
+        typer.Option(
+            "--exercise", help="With -o: the drill preview (drills shown, marked); never published."
+        ),
+    ] = False,
 ) -> None:
     """The public status page: what it says now; write it to a folder, or publish it."""
     bootstrap.setup_django()
@@ -150,7 +156,10 @@ def status_page_command(
     if found is None:
         bootstrap.err_console.print(f"[red]No organisation {escape(org)}.[/]")
         raise typer.Exit(BAD_INPUT)
-    data = statuspage.summary(found)
+    if exercise and (publish or out is None):
+        bootstrap.err_console.print("[red]--exercise writes a preview with -o DIR only.[/]")
+        raise typer.Exit(BAD_INPUT)
+    data = statuspage.summary(found, exercise=exercise)
     bootstrap.console.print(f"{escape(data['page']['name'])}: {data['status']['description']}")
     for c in data["components"]:
         bootstrap.console.print(f"  {escape(c['name'])}: {c['status'].replace('_', ' ')}")
@@ -158,7 +167,7 @@ def status_page_command(
         bootstrap.console.print(f"  Incident {escape(i['name'])}: {i['status']}")
     if out is not None:
         try:
-            publishing.to_folder(out, publishing.files(found))
+            publishing.to_folder(out, publishing.files(found, exercise=exercise))
         except publishing.PublishError as exc:
             bootstrap.err_console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(1) from exc

@@ -7,11 +7,14 @@ the new one, never half of one. A bucket gets one PUT per file with its Content-
 short Cache-Control, so readers see an update within a minute. `summary.json` goes first:
 the page links to it.
 
-Every change makes the page due (`statuspage.due`); `publish_due` — a scheduler job of
-`fallback serve` and `fallback worker` — claims it by moving `publish_due_at` past a lease in
-a conditional UPDATE, so two workers never publish the same change at once, and a worker
-that dies mid-way leaves it due again when the lease runs out. A failure is recorded on the
-page, retried with backoff, and alerts the people on duty (once per run of failures).
+Every change staff make makes the page due (`statuspage.due`); what changes by itself — a
+system going down, an outage declared or resolved — is caught by `publish_changed`, which
+compares what the page would say now with what was last published. `publish_due` — a
+scheduler job of `fallback serve` and `fallback worker` — claims it by moving
+`publish_due_at` past a lease in a conditional UPDATE, so two workers never publish the same
+change at once, and a worker that dies mid-way leaves it due again when the lease runs out.
+A failure is recorded on the page, retried with backoff, and alerts the people on duty (once
+per run of failures).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from fallback.vault.destinations.s3 import _explain, credentials_from_env, make_
 log = logging.getLogger("fallback.comms")
 
 PUBLISH_EVERY = 5.0  # seconds between looks for a page that is due
+COMPARE_EVERY = 30.0  # seconds between looks for a page whose content changed by itself
 LEASE = timedelta(minutes=5)
 CONTENT_TYPES = {
     "summary.json": "application/json; charset=utf-8",
@@ -64,9 +68,12 @@ class Published:
         return not self.errors
 
 
-def files(org: Organisation, now: datetime | None = None) -> dict[str, bytes]:
-    """The two files of the public page (never a drill)."""
-    data = statuspage.summary(org, now)
+def files(
+    org: Organisation, now: datetime | None = None, *, exercise: bool = False
+) -> dict[str, bytes]:
+    """The two files of the public page (never a drill); `exercise`: the drill preview, which
+    is only ever written where a person asks (`fallback comms status-page -o DIR --exercise`)."""
+    data = statuspage.summary(org, now, exercise=exercise)
     return {
         "summary.json": statuspage.summary_json(data),
         "index.html": statuspage.render_html(org, data),
@@ -242,3 +249,19 @@ def publish_due(now: datetime | None = None) -> int:
                 attempts = StatusPage.objects.get(pk=page.pk).publish_attempts
                 mine.update(publish_due_at=now + alerts.backoff(attempts))
     return done
+
+
+@schedulers.register("comms.status_changed", COMPARE_EVERY)
+def publish_changed(now: datetime | None = None) -> int:
+    """Make due every page whose content changed since it was last published (a system's
+    state, an incident declared or resolved, a resolved incident leaving the history);
+    returns how many. The files are deterministic, so an unchanged page compares equal."""
+    now = now or timezone.now()
+    marked = 0
+    pages = StatusPage.objects.filter(publish_due_at__isnull=True).select_related("org")
+    for page in pages.exclude(folder_path="", s3_bucket=""):
+        if digest_of(files(page.org, now)) != page.published_digest:
+            marked += StatusPage.objects.filter(pk=page.pk, publish_due_at__isnull=True).update(
+                publish_due_at=now
+            )
+    return marked

@@ -84,3 +84,22 @@ def test_status_page_that_cannot_be_published_fails(tmp_path):
     result = runner.invoke(app, ["comms", "status-page", org.slug, "--publish"])
     assert result.exit_code == 1 and "Nowhere to publish" in result.output
     assert runner.invoke(app, ["comms", "status-page", "nope"]).exit_code == 2
+
+
+@pytest.mark.django_db
+def test_status_page_writes_a_drill_preview_only_where_asked(tmp_path):
+    from fallback.comms import statuspage
+    from fallback.incidents.tests.builders import make_system
+
+    org = make_org("Hartley")
+    crm = make_system(org, "CloudCRM")
+    statuspage.save_components(org, [(crm, "Orders", "")])
+    drill = declare(org, systems=[crm], is_exercise=True, title="Practice outage")
+    statuspage.post_update(drill, "identified", "Drill words.")
+    out = tmp_path / "preview"
+    result = runner.invoke(app, ["comms", "status-page", org.slug, "-o", str(out), "--exercise"])
+    assert result.exit_code == 0, result.output
+    assert b"EXERCISE PREVIEW" in (out / "index.html").read_bytes()
+    refused = runner.invoke(app, ["comms", "status-page", org.slug, "--exercise", "--publish"])
+    assert refused.exit_code == 2
+    assert b"Practice" not in statuspage.render_html(org, statuspage.summary(org))

@@ -193,3 +193,15 @@ def test_nowhere_to_publish_is_said(world):
         "Nowhere to publish: give a folder or a bucket in the settings."
     ]
     assert not statuspage.due(world["org"])
+
+
+def test_a_page_whose_content_changed_by_itself_is_published_again(world):
+    assert publishing.publish_due() == 1
+    assert publishing.publish_changed() == 0  # nothing new
+    world["crm"].state = "down"  # the monitor saw it go down: nobody posted anything
+    world["crm"].save()
+    assert publishing.publish_changed() == 1
+    assert publishing.publish_due() == 1
+    data = json.loads((world["folder"] / "summary.json").read_text())
+    assert data["components"][0]["status"] == "major_outage"
+    assert publishing.publish_changed() == 0
