@@ -37,7 +37,7 @@ from fallback.comms import statuspage
 from fallback.comms.models import StatusPage
 from fallback.incidents import alerts
 from fallback.incidents.models import AlertEvent
-from fallback.runtime import schedulers
+from fallback.runtime import health, schedulers
 from fallback.vault.destinations.s3 import _explain, credentials_from_env, make_client
 
 log = logging.getLogger("fallback.comms")
@@ -265,3 +265,27 @@ def publish_changed(now: datetime | None = None) -> int:
                 publish_due_at=now
             )
     return marked
+
+
+def check_status_pages() -> health.Result:
+    """`fallback doctor`: does every status page publish?"""
+    name = "Status pages"
+    try:
+        failing = list(StatusPage.objects.exclude(last_error="").select_related("org"))
+        count = StatusPage.objects.exclude(folder_path="", s3_bucket="").count()
+    except Exception as exc:
+        return health.Result(name, health.Status.FAIL, f"cannot read them: {exc}", "")
+    if failing:
+        detail = "; ".join(f"{p.org.slug}: {p.last_error[:200]}" for p in failing)
+        return health.Result(
+            name,
+            health.Status.FAIL,
+            detail,
+            "fix the folder or the bucket in Notices → Status page, then Publish now "
+            "(or `fallback comms status-page ORG --publish`)",
+        )
+    return health.Result(name, health.Status.OK, f"{count} published" if count else "none set up")
+
+
+if check_status_pages not in health.CHECKS:
+    health.CHECKS.append(check_status_pages)

@@ -59,7 +59,7 @@ COMPONENT_WORDS = {
     "major_outage": "Major outage",
     "under_maintenance": "Under maintenance",
 }
-OPEN = (Status.SUSPECTED, Status.DECLARED, Status.RECOVERING)
+OVER = (PublicStatus.RESOLVED, PublicStatus.POSTMORTEM)
 
 
 class StatusPageProblem(Exception):
@@ -195,6 +195,8 @@ def summary(
     by_system = {c.system_id: c for c in parts}
     open_by_system: dict[int, list[Incident]] = {}
     for incident in shown.unresolved:
+        if incident_status(incident, updates[incident.pk]) in OVER:
+            continue  # staff said it is over: the monitor alone speaks for its systems
         for system in incident.systems.all():
             open_by_system.setdefault(system.pk, []).append(incident)
     component_rows: list[dict[str, Any]] = []
@@ -278,7 +280,7 @@ def summary(
 
     unresolved_rows = [incident_row(i) for i in shown.unresolved]
     # An incident whose last post says "resolved" counts as over on the page.
-    active = [r for r in unresolved_rows if r["status"] not in ("resolved", "postmortem")]
+    active = [r for r in unresolved_rows if r["status"] not in OVER]
     level = indicator([r["status"] for r in component_rows], len(active))
     stamps: list[str] = [row["updated_at"] for row in [*component_rows, *unresolved_rows]]
     recent_rows = [incident_row(i) for i in shown.recent]

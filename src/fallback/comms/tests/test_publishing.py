@@ -205,3 +205,15 @@ def test_a_page_whose_content_changed_by_itself_is_published_again(world):
     data = json.loads((world["folder"] / "summary.json").read_text())
     assert data["components"][0]["status"] == "major_outage"
     assert publishing.publish_changed() == 0
+
+
+def test_doctor_reports_a_page_that_does_not_publish(world, monkeypatch):
+    from fallback.runtime import health
+
+    assert publishing.check_status_pages in health.CHECKS
+    publishing.publish(world["org"])
+    assert publishing.check_status_pages().status == health.Status.OK
+    monkeypatch.setattr(publishing, "to_folder", _broken)
+    publishing.publish(world["org"])
+    result = publishing.check_status_pages()
+    assert result.status == health.Status.FAIL and "Permission denied" in result.detail

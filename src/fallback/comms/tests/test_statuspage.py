@@ -180,7 +180,8 @@ def test_a_resolved_update_moves_the_incident_to_the_history(world):
     incident = declare(world["org"], world["ann"], [world["crm"]])
     statuspage.post_update(incident, "resolved", "All working again.")
     data = validated(world["org"])
-    assert data["incidents"] == []
+    assert data["incidents"] == [] and data["status"]["indicator"] == "none"
+    assert data["components"][0]["status"] == "operational"  # though still declared inside
     assert [h["status"] for h in data["history"]] == ["resolved"]
     assert data["history"][0]["resolved_at"] is not None
 
