@@ -36,6 +36,7 @@ from fallback.accounts.models import Organisation
 from fallback.audit.trail import diff, record
 from fallback.comms import audiences, outbox, rendering
 from fallback.comms.audiences import Target
+from fallback.comms.checker import Finding
 from fallback.comms.models import (
     ChannelKind,
     Compensation,
@@ -45,6 +46,7 @@ from fallback.comms.models import (
     Offer,
     OfferKind,
     OutboxItem,
+    Phase,
 )
 from fallback.front.templatetags.fallback_ui import org_zone
 from fallback.incidents.models import Incident
@@ -301,6 +303,24 @@ def sample_values(notice: Notice) -> dict[str, str]:
         return {"compensation": "", "discount_code": ""}
     code = SAMPLE_CODE if offer.kind in CODE_KINDS else ""
     return {"compensation": sentence(offer, code), "discount_code": code}
+
+
+def forgotten_offer(notice: Notice) -> Finding | None:
+    """A follow-up to customers that leaves out the offer chosen for its incident: probably
+    a mistake, so the checker asks (a person may send it without, acknowledging it)."""
+    if notice.phase != Phase.FOLLOW_UP or uses_compensation(notice):
+        return None
+    if audiences.kind(notice.audience).wording != "customers":
+        return None
+    offer = offer_for(notice.incident)
+    if offer is None:
+        return None
+    return Finding(
+        "offer_left_out",
+        "solve",
+        f"Solve: the incident's offer ({offer.description}) is not in this follow-up; add "
+        "“To make up for it: {{ compensation }}.”, or send it without the offer.",
+    )
 
 
 @dataclass

@@ -182,9 +182,11 @@ def values(
 
 def findings(notice: Notice, settings: CommsSettings | None = None) -> list[Finding]:
     settings = settings or settings_for(notice.org)
-    return checker.check(
+    found = checker.check(
         rendering.parts_of(notice), values(notice, settings), situation(notice, settings)
     )
+    forgotten = compensation.forgotten_offer(notice)
+    return [*found, forgotten] if forgotten is not None else found
 
 
 def acknowledge(notice: Notice, keys: Sequence[str], by: Any) -> list[str]:

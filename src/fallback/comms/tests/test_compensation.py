@@ -297,6 +297,16 @@ def test_the_checker_asks_for_an_offer_when_the_words_name_one(world):
     assert "10% off with the code SAMPLE-CODE" in notices.preview(notice).body
 
 
+def test_a_follow_up_that_leaves_out_the_chosen_offer_is_questioned(world):
+    compensation.save_offer(world["incident"], "free_shipping")
+    notice = follow_up(world["incident"], with_offer=False)
+    [found] = notices.findings(notice)
+    assert (found.code, found.part, found.must_fix) == ("offer_left_out", "solve", False)
+    assert "free shipping on your next order" in found.message
+    staff, _ = notices.create(world["incident"], "staff", "follow_up")
+    assert all(f.code != "offer_left_out" for f in notices.findings(staff))
+
+
 def test_the_kind_cannot_change_once_something_was_given(world):
     compensation.save_offer(world["incident"], "generated", "10% off")
     notices.send(follow_up(world["incident"]), world["mo"])

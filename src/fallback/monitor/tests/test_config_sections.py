@@ -390,6 +390,5 @@ def test_credit_tiers_and_the_fee_are_checked_at_their_lines():
     ) == [
         "acme.yaml:7: systems[0].credit_tiers: tier 2 (“99 25”): write availability:credit, "
         "e.g. 99.9:10",
-        "acme.yaml:8: systems[0].monthly_fee: is zero or more, with at most two decimals "
-        "(got -5)",
+        "acme.yaml:8: systems[0].monthly_fee: is zero or more, with at most two decimals (got -5)",
     ]

@@ -86,7 +86,7 @@ def test_make_edit_send_and_answer_a_claim(world):
     )
     assert again.status_code == 302 and SlaClaim.objects.count() == 1
     page = text(client.get(url(world["org"], "sla_claim", pk=claim.pk)))
-    assert "3 h 00 min (180.0 min)" in page and "10% of the monthly fee" in page
+    assert "3 h 00 min (180 min)" in page and "10% of the monthly fee" in page
     client.post(
         url(world["org"], "sla_claim", pk=claim.pk),
         {"opening": "Dear Cloud,\n\nPlease credit us.", "closing": "Regards."},

@@ -220,11 +220,11 @@ def test_the_letter_renders_as_a_pdf_with_the_figures(crm, tmp_path):
         "We claim our credit.",
         "99.595%",
         "99.9%",
-        "3 h 00 min (180.0 minutes)",
+        "3 h 00 min (180 minutes)",
         "Mon 03 Mar 2025, 10:00",
         "Sun 09 Mar 2025, 02:00",
         "10% of the monthly fee",
         "£12.00",
-        "120.0 minutes this month were in maintenance",
+        "120 minutes this month were in maintenance",
     ):
         assert expected in flat, expected
