@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from fallback.audit.trail import record
-from fallback.comms import audiences, rendering
+from fallback.comms import audiences, compensation, rendering
 from fallback.comms.audiences import Call
 from fallback.comms.models import CallOutcome, CallRecord, KeyAccount, Notice
 from fallback.comms.preferences import settings_for
@@ -47,6 +47,7 @@ class CallProblem(ValueError):
 class Row:
     call: Call
     last: CallRecord | None
+    code: str = ""  # their compensation's code, for a follow-up
 
 
 def script(notice: Notice, contact: str = "") -> list[tuple[str, str]]:
@@ -54,6 +55,8 @@ def script(notice: Notice, contact: str = "") -> list[tuple[str, str]]:
     settings = settings_for(notice.org)
     given = rendering.incident_values(notice, settings)
     given["customer_name"] = contact or "there"
+    if compensation.uses_compensation(notice):
+        given.update(compensation.phone_values(notice))
     lines = []
     for part in rendering.PARTS:
         text = rendering.render(getattr(notice, part), given).text.strip()
@@ -71,7 +74,8 @@ def rows(notice: Notice) -> list[Row]:
     latest: dict[str, CallRecord] = {}
     for call in CallRecord.objects.filter(org=notice.org, notice=notice).order_by("at", "pk"):
         latest[call.customer_key] = call
-    return [Row(c, latest.get(c.customer_key)) for c in chosen.calls]
+    codes = compensation.codes_by_customer(notice)
+    return [Row(c, latest.get(c.customer_key), codes.get(c.customer_key, "")) for c in chosen.calls]
 
 
 def record_call(

@@ -35,7 +35,7 @@ from django.utils import timezone
 from fallback.accounts.models import Organisation
 from fallback.audit.trail import diff, record
 from fallback.comms import audiences, outbox, rendering
-from fallback.comms.audiences import Target
+from fallback.comms.audiences import Call, Target
 from fallback.comms.checker import Finding
 from fallback.comms.models import (
     ChannelKind,
@@ -323,6 +323,24 @@ def forgotten_offer(notice: Notice) -> Finding | None:
     )
 
 
+def phone_values(notice: Notice) -> dict[str, str]:
+    """What the call list's script says for the offer: each row has the customer's code."""
+    offer = offer_for(notice.incident)
+    if offer is None:
+        return {"compensation": "", "discount_code": ""}
+    code = "on their line of the call list" if offer.kind in CODE_KINDS else ""
+    return {"compensation": sentence(offer, code), "discount_code": code}
+
+
+def codes_by_customer(notice: Notice) -> dict[str, str]:
+    """customer key -> the code they were given for the notice's incident."""
+    return dict(
+        Compensation.objects.filter(org_id=notice.org_id, incident_id=notice.incident_id)
+        .exclude(code_text="")
+        .values_list("customer_key", "code_text")
+    )
+
+
 @dataclass
 class Prepared:
     """Each target's compensation, recorded; what its message says."""
@@ -349,9 +367,12 @@ class Prepared:
         return given.pk if given is not None else None
 
 
-def prepare(notice: Notice, targets: Sequence[Target]) -> Prepared | None:
+def prepare(
+    notice: Notice, targets: Sequence[Target], calls: Sequence[Call] = ()
+) -> Prepared | None:
     """Record each target customer's compensation before their messages are queued (call
-    inside the transaction that queues them). None when the notice carries no offer."""
+    inside the transaction that queues them), and each key account's on the call list, who
+    hears it on the phone. None when the notice carries no offer."""
     if not uses_compensation(notice):
         return None
     incident = notice.incident
@@ -365,7 +386,7 @@ def prepare(notice: Notice, targets: Sequence[Target]) -> Prepared | None:
         drill = outbox.drill_targets_for(notice, targets)
         wanted = {f"drill:{t.address}": t.name for t in drill}
         return _give(offer, notice, wanted, exercise=True)
-    wanted = {}
+    wanted = {call.customer_key: call.name for call in calls}
     for target in targets:
         if target.customer_key:
             wanted.setdefault(target.customer_key, target.name)

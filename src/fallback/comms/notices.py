@@ -306,7 +306,7 @@ def send(notice: Notice, by: Any = None, send_key: str = "") -> Sent:
         notice.refresh_from_db()
         try:
             # Each customer's compensation is recorded before their message is written.
-            given_out = compensation.prepare(notice, chosen.targets)
+            given_out = compensation.prepare(notice, chosen.targets, chosen.calls)
         except compensation.CompensationError as exc:
             raise NoticeError(str(exc)) from exc
         enqueued = outbox.enqueue(

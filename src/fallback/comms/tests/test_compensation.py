@@ -274,6 +274,22 @@ def test_free_shipping_has_no_code_and_may_go_to_a_chat_room(world):
     assert all(c.code is None and c.code_text == "" for c in Compensation.objects.all())
 
 
+def test_a_key_account_on_the_call_list_gets_a_code_too_and_hears_it_by_phone(world):
+    from fallback.comms import call_list, preferences
+
+    preferences.save_key_account(world["org"], "C2", name="Brown & Co", call_dont_email=True)
+    compensation.save_offer(world["incident"], "generated", "10% off", prefix="SORRY")
+    notice = follow_up(world["incident"])
+    notices.send(notice, world["mo"])
+    brown = Compensation.objects.get(customer_key="C2")
+    assert not OutboxItem.objects.filter(address="accounts@brown.example").exists()
+    [row] = call_list.rows(notice)
+    assert row.call.customer_key == "C2" and row.code == brown.code_text
+    said = dict(call_list.script(notice))["What they can do now"]
+    assert "10% off with the code on their line of the call list" in said
+    assert brown.code_text in call_list.call_list_html(notice)
+
+
 def test_a_personal_code_is_not_sent_to_a_chat_room(world):
     from fallback.comms import preferences
 
