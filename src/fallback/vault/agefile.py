@@ -164,26 +164,44 @@ class Encryptor:
         self.out = out
         self.aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
         self.counter = 0
-        self.pending = bytearray()
+        self.pending = bytearray()  # at most one chunk, not yet known not to be the last
+        self.sealed = bytearray()  # reused for every write: sealed chunks on their way out
         self.closed = False
         out.write(bytes(header) + nonce)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.pending += data
+        """Chunks are sealed straight from `data` into one reused buffer, which is passed to
+        `out` in one write: no copy of the plaintext is kept but the last chunk's."""
+        view = memoryview(data).cast("B")
+        size = len(view)
         # Keep at least one byte back: only close() knows which chunk is the last.
-        if len(self.pending) > CHUNK:
-            whole = (len(self.pending) - 1) // CHUNK * CHUNK
-            view = memoryview(self.pending)
-            sealed = []
-            for start in range(0, whole, CHUNK):
-                chunk = view[start : start + CHUNK]
-                sealed.append(self.aead.encrypt(_nonce(self.counter, False), chunk, None))
-                chunk.release()  # the buffer is resized below: no view may be left on it
-                self.counter += 1
-            view.release()
-            del self.pending[:whole]
-            self.out.write(b"".join(sealed))
-        return len(data)
+        chunks = (len(self.pending) + size - 1) // CHUNK
+        if not chunks:
+            self.pending += view
+            return size
+        if len(self.sealed) < chunks * SEALED_CHUNK:
+            self.sealed = bytearray(chunks * SEALED_CHUNK)
+        with memoryview(self.sealed) as out:
+            at = 0
+            if self.pending:
+                used = CHUNK - len(self.pending)
+                self.pending += view[:used]
+                self._seal(self.pending, out[:SEALED_CHUNK])
+                self.pending.clear()
+                at, chunks = SEALED_CHUNK, chunks - 1
+            else:
+                used = 0
+            for _ in range(chunks):
+                self._seal(view[used : used + CHUNK], out[at : at + SEALED_CHUNK])
+                used += CHUNK
+                at += SEALED_CHUNK
+            self.pending += view[used:]
+            self.out.write(out[:at])
+        return size
+
+    def _seal(self, chunk: bytes | bytearray | memoryview, into: memoryview) -> None:
+        self.aead.encrypt_into(_nonce(self.counter, False), chunk, None, into)
+        self.counter += 1
 
     def flush(self) -> None:
         """Nothing to do until close(): a partial chunk cannot be sealed early."""

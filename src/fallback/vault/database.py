@@ -13,6 +13,7 @@ import re
 import sqlite3
 import subprocess
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,19 +79,47 @@ def kind() -> str:
 @contextmanager
 def dumped(workdir: Path) -> Iterator[Dump]:
     """The database copied into `workdir`; the file is removed afterwards."""
+    with copying(workdir) as copy:
+        yield copy.result()
+
+
+@contextmanager
+def copying(workdir: Path) -> Iterator[Future[Dump]]:
+    """The database being copied into `workdir` by a thread of its own, so that the caller
+    can pack the files meanwhile: `.result()` waits for the copy (and raises DatabaseError if
+    it failed). The copy is still one consistent moment, whenever it runs. On the way out the
+    copy is waited for, whatever happened, then its file is removed."""
     workdir.mkdir(parents=True, exist_ok=True)
     which = kind()
     target = workdir / ("fallback.sqlite3" if which == SQLITE else "fallback.pgdump")
     target.unlink(missing_ok=True)
+    settings = dict(connection.settings_dict)  # read here: Django's connections are per thread
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fallback-vault-db") as pool:
+        future = pool.submit(_copy, which, settings, target)
+        try:
+            yield future
+        finally:
+            wait([future])
+            target.unlink(missing_ok=True)
+
+
+def _copy(which: str, settings: Mapping[str, Any], target: Path) -> Dump:
+    if which == SQLITE:
+        counts = _sqlite_backup(Path(str(settings["NAME"])), target)
+        return Dump(SQLITE, target, SQLITE_MEMBER, counts)
+    counts = _pg_dump(settings, target)
+    return Dump(POSTGRESQL, target, PGDUMP_MEMBER, counts)
+
+
+def size_hint() -> int:
+    """About how many bytes the copy will be (SQLite: the file's size; PostgreSQL: unknown,
+    0), for progress bars."""
+    if kind() != SQLITE:
+        return 0
     try:
-        if which == SQLITE:
-            counts = _sqlite_backup(Path(str(connection.settings_dict["NAME"])), target)
-            yield Dump(SQLITE, target, SQLITE_MEMBER, counts)
-        else:
-            counts = _pg_dump(connection.settings_dict, target)
-            yield Dump(POSTGRESQL, target, PGDUMP_MEMBER, counts)
-    finally:
-        target.unlink(missing_ok=True)
+        return Path(str(connection.settings_dict["NAME"])).stat().st_size
+    except OSError:
+        return 0
 
 
 def _sqlite_backup(source: Path, target: Path) -> dict[str, int]:

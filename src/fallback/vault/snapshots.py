@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO, cast
 
 from django.conf import settings
 from django.db import connections
@@ -37,6 +38,7 @@ from fallback.vault.models import (
 )
 from fallback.vault.naming import snapshot_name
 from fallback.vault.progress import Quiet, Reporter
+from fallback.vault.writeback import WrittenBack
 
 log = logging.getLogger("fallback.vault")
 
@@ -139,11 +141,10 @@ def _clear_spool(folder: Path) -> None:
                 path.unlink()
 
 
-def _entries(dump: database.Dump) -> tuple[list[Entry], list[str], list[dict[str, object]]]:
-    stat = dump.path.stat()
-    entries = [Entry(dump.member, dump.path, stat.st_size, stat.st_mtime, 0o600)]
+def _entries() -> tuple[list[Entry], list[str], list[dict[str, object]]]:
+    """The data folder's files and the file sets (the database comes after them)."""
     home = filesets.home_entries(Path(settings.FALLBACK_HOME))
-    entries += home.entries
+    entries = list(home.entries)
     warnings = list(home.warnings)
     sets = []
     for file_set in FileSet.objects.filter(enabled=True).order_by("name"):
@@ -242,26 +243,42 @@ def _pack(
     reporter: Reporter,
 ) -> archive.Packed:
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-    reporter.start("Copying the database", 0)
-    with database.dumped(spool / "database") as dump:
-        reporter.advance(dump.path.stat().st_size)
-        entries, warnings, sets = _entries(dump)
-        manifest = {
-            "snapshot": snapshot.name,
-            "installation": config.installation,
-            "taken_at": snapshot.taken_at.isoformat(),
-            "fallback_version": __version__,
-            "db_kind": dump.kind,
-            "row_counts": dump.row_counts,
-            "file_sets": sets,
-            "recipients": recipients,
-            "warnings": warnings,
-        }
-        reporter.start("Packing", sum(e.size for e in entries))
+    entries, warnings, sets = _entries()
+    manifest: dict[str, object] = {
+        "snapshot": snapshot.name,
+        "installation": config.installation,
+        "taken_at": snapshot.taken_at.isoformat(),
+        "fallback_version": __version__,
+        "file_sets": sets,
+        "recipients": recipients,
+        "warnings": warnings,
+    }
+    dumps: list[database.Dump] = []
+    reporter.start("Packing", sum(e.size for e in entries) + database.size_hint())
+    # The database is copied (one consistent moment, as ever) while the files are packed,
+    # and packed after them: the copy and the packing each leave a core half idle.
+    with database.copying(spool / "database") as copying:
+
+        def files_then_database() -> Iterator[Entry]:
+            yield from entries
+            dump = copying.result()
+            dumps.append(dump)
+            manifest.update(db_kind=dump.kind, row_counts=dump.row_counts)
+            stat = dump.path.stat()
+            yield Entry(dump.member, dump.path, stat.st_size, stat.st_mtime, 0o600)
+
         with target.open("wb") as out:
             # Not synced here: a local destination syncs its copy (often this very file,
-            # hard-linked), and an upload reads it back from the page cache.
-            packed = archive.pack(entries, out, recipients, manifest, progress=beat)
+            # hard-linked), and an upload reads it back from the page cache. Its pages are
+            # sent to disk as it is written, so that fsync has little left to wait for.
+            packed = archive.pack(
+                files_then_database(),
+                cast(IO[bytes], WrittenBack(out)),
+                recipients,
+                manifest,
+                progress=beat,
+            )
+    [dump] = dumps
     snapshot.size = packed.size
     snapshot.sha256 = packed.sha256
     snapshot.data_size = packed.data_size

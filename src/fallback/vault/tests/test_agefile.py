@@ -41,6 +41,24 @@ def test_pyrage_opens_what_is_written_here_and_the_other_way_round(size):
     assert decrypt(pyrage.encrypt(data, [key.to_public()]), [key]) == data
 
 
+@pytest.mark.parametrize("piece", [1, 1000, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7])
+def test_however_the_plaintext_is_cut_into_writes_the_same_plaintext_comes_back(piece):
+    """Writes of any size, bytes or views of a buffer reused between writes, seal the same
+    stream: chunks across write boundaries, and a last chunk held back until close()."""
+    key = pyrage.x25519.Identity.generate()
+    data = os.urandom(4 * CHUNK + 3)
+    out = io.BytesIO()
+    writer = Encryptor(out, [str(key.to_public())])
+    reused = bytearray(piece)
+    for start in range(0, len(data), piece):
+        part = data[start : start + piece]
+        reused[: len(part)] = part
+        assert writer.write(memoryview(reused)[: len(part)]) == len(part)
+    writer.close()
+    assert pyrage.decrypt(out.getvalue(), [key]) == data
+    assert decrypt(out.getvalue(), [key]) == data
+
+
 def test_debian_age_opens_it_for_each_recipient(tmp_path):
     keys = [pyrage.x25519.Identity.generate() for _ in range(2)]
     data = os.urandom(300_000)

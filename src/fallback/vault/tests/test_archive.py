@@ -148,6 +148,52 @@ def test_a_file_that_shrinks_while_packed_is_padded_and_reported(tmp_path):
     assert unpacked.members["files/logs/growing.log"][0] == 5000
 
 
+class _FullDisk(io.BytesIO):
+    """A file on a disk that fills up after `room` bytes."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data) -> int:
+        if self.tell() + len(data) > self.room:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def test_a_disk_filling_up_while_it_is_written_fails_the_snapshot_and_says_so(tmp_path):
+    """The encrypted output is written by a thread of its own: its failure reaches the caller
+    as the snapshot's error, and packing stops instead of waiting for it for ever."""
+    big = tmp_path / "company.qbw"
+    big.write_bytes(os.urandom(6 * archive.COPY_BUFFER))
+    key = pyrage.x25519.Identity.generate()
+    with pytest.raises(ArchiveError, match=r"could not write the snapshot: .*No space left"):
+        archive.pack(
+            [Entry("files/set/company.qbw", big, big.stat().st_size, 0)],
+            _FullDisk(archive.COPY_BUFFER),
+            [str(key.to_public())],
+            {},
+        )
+
+
+def test_the_entries_may_complete_the_manifest_before_it_is_written(tmp_path):
+    """The snapshot packs the database last and only then knows its row counts."""
+    path = tmp_path / "fallback.sqlite3"
+    path.write_bytes(b"SQLite format 3\x00" * 100)
+    key = pyrage.x25519.Identity.generate()
+    manifest: dict = {"warnings": []}
+
+    def entries():
+        manifest["row_counts"] = {"accounts_organisation": 2}
+        yield Entry("database/fallback.sqlite3", path, path.stat().st_size, 0)
+
+    out = io.BytesIO()
+    archive.pack(entries(), out, [str(key.to_public())], manifest)
+    unpacked = archive.unpack(io.BytesIO(out.getvalue()), [key])
+    assert unpacked.manifest["row_counts"] == {"accounts_organisation": 2}
+    assert unpacked.problems() == []
+
+
 def test_no_recipient_is_refused(tmp_path):
     with pytest.raises(ArchiveError, match="at least one key"):
         archive.pack([], io.BytesIO(), [], {})

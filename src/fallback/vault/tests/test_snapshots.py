@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
-from contextlib import contextmanager
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from fallback.incidents.models import AlertDelivery, AlertEvent
 from fallback.testing.factories import make_org
-from fallback.vault import editing, snapshots
+from fallback.vault import database, editing, snapshots
 from fallback.vault.models import (
     CopyStatus,
     Destination,
@@ -92,6 +94,61 @@ def test_a_snapshot_opens_with_debian_age_zstd_and_tar_and_matches_its_manifest(
             check=True,
         ).stdout
         assert "TABLE DATA public accounts_organisation" in listing
+
+
+def test_the_database_copied_beside_the_packing_is_one_moment_of_a_busy_database(
+    identity, usb, tmp_path
+):
+    """The copy runs while the files are packed. A writer adds organisations three at a time,
+    one transaction each, from before the snapshot starts until after it ends: the copy holds
+    whole transactions only, and the manifest's counts are the copy's own."""
+    kept = tmp_path / "company"
+    kept.mkdir()
+    (kept / "company.qbw").write_bytes(os.urandom(4 << 20))
+    editing.save_file_set(None, name="accounts", paths=[str(kept)])
+    stop = threading.Event()
+    committed: list[int] = []
+
+    def writer() -> None:
+        try:
+            while not stop.is_set():
+                with transaction.atomic():
+                    for _ in range(3):
+                        make_org(f"Busy {len(committed) * 3 + _}")
+                committed.append(len(committed) + 1)
+                time.sleep(0.005)
+        finally:
+            connections.close_all()  # this thread's own
+
+    def wait_for(batches: int) -> None:
+        deadline = time.monotonic() + 30
+        while len(committed) < batches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(committed) >= batches, "the writer stopped writing"
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        wait_for(1)
+        done = snapshots.take("test")
+        wait_for(len(committed) + 1)  # still writing after the snapshot ended
+    finally:
+        stop.set()
+        thread.join()
+
+    assert done.status == SnapshotStatus.DONE, done.error
+    manifest = open_with_cli(tmp_path / "usb" / done.name, tmp_path / "key.txt", tmp_path / "o")
+    counted = manifest["row_counts"]["accounts_organisation"]
+    assert counted > 0
+    assert counted % 3 == 0, f"{counted} organisations: a transaction was copied in part"
+    assert counted < 3 * len(committed)
+    assert done.row_counts == manifest["row_counts"]
+    if connection.vendor == "sqlite":
+        copy = tmp_path / "o" / "database" / "fallback.sqlite3"
+        assert database.check_sqlite(copy, manifest["row_counts"]) == manifest["row_counts"]
+    else:
+        copy = tmp_path / "o" / "database" / "fallback.pgdump"
+        assert database.check_pgdump(copy, manifest["row_counts"])
 
 
 def test_the_spool_is_empty_after_a_snapshot(identity, usb, home):
@@ -209,22 +266,17 @@ def test_a_missing_file_set_folder_is_a_warning_not_a_failure(identity, usb, tmp
 
 def test_a_long_snapshot_keeps_its_lease(identity, usb, monkeypatch):
     """A pg_dump of a big database says nothing for minutes: the lease is renewed anyway."""
-    import time
-
-    from fallback.vault import database
-
-    real = database.dumped
+    real = database._copy
     renewed = []
 
-    @contextmanager
-    def slow(workdir):
-        with real(workdir) as dump:
-            time.sleep(0.3)
-            renewed.append(VaultSettings.load().snapshot_lease_until)
-            yield dump
+    def slow(*args):
+        time.sleep(0.3)
+        renewed.append(VaultSettings.load().snapshot_lease_until)
+        connections.close_all()  # the copying thread's own
+        return real(*args)
 
     monkeypatch.setattr(snapshots, "BEAT_EVERY", 0.05)
-    monkeypatch.setattr(database, "dumped", slow)
+    monkeypatch.setattr(database, "_copy", slow)
     started = datetime.now(UTC)
     done = snapshots.take("test")
     assert done.status == SnapshotStatus.DONE
