@@ -216,7 +216,7 @@ def _alert(page: StatusPage, error: str, now: datetime) -> None:
     # One alert per run of failures: the scope names the last good publishing.
     last = page.published_at.isoformat() if page.published_at else "never"
     scope = f"statuspage:{page.pk}:{last}"
-    alerts.queue_notice(org.pk, AlertEvent.OUTBOX_STALLED, scope, title, body, now)
+    alerts.queue_notice(org.pk, AlertEvent.STATUS_PAGE_FAILED, scope, title, body, now)
 
 
 def claim(page: StatusPage, now: datetime) -> datetime | None:

@@ -93,6 +93,7 @@ class AlertEvent(models.TextChoices):
     OUTBOX_STALLED = "outbox_stalled", "Notices to customers are stuck in the outbox"
     PLAN_STALE = "plan_stale", "A part of the continuity plan is due for review"
     BACKUP_FAILED = "backup_failed", "A backup failed or did not verify"  # the vault's
+    STATUS_PAGE_FAILED = "status_page", "The public status page could not be published"
 
 
 class AlertChannel(OrgOwned):

@@ -13,7 +13,7 @@ from fallback import sealing
 from fallback.comms import publishing, statuspage
 from fallback.comms.tests.builders import declare
 from fallback.incidents import channels
-from fallback.incidents.models import AlertDelivery
+from fallback.incidents.models import AlertDelivery, AlertEvent
 from fallback.incidents.tests.builders import make_system
 from fallback.testing.factories import make_org, make_user
 from fallback.vault.tests.conftest import Moto, moto_url  # noqa: F401 (a fixture)
@@ -90,7 +90,8 @@ def test_a_failed_write_leaves_the_old_page_and_no_temporary_file(world, monkeyp
     page = statuspage.page_for(world["org"])
     assert "No space left on device" in page.last_error and page.publish_attempts == 1
     title = "[Hartley Supplies] The status page could not be published"
-    assert AlertDelivery.objects.filter(org=world["org"], title=title).count() == 1
+    [alert] = AlertDelivery.objects.filter(org=world["org"], title=title)
+    assert alert.event == AlertEvent.STATUS_PAGE_FAILED
     publishing.publish(world["org"])  # fails again: the same run of failures, one alert
     assert AlertDelivery.objects.filter(org=world["org"], title=title).count() == 1
 
