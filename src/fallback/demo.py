@@ -235,7 +235,7 @@ def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
     lead = plan.roles.filter(is_incident_lead=True).first()
     if lead is not None:
         plan_editing.save_role(plan, lead, holder=margaret, alternates=[dev])
-    plan_editing.add_suggested(plan, seeds.suggestions(plan))
+    plan_editing.add_suggested(plan, seeds.suggestions(plan) + _simulated_contacts())
     # The staff were checked when they were added; the vendors' lines are left to check, so
     # the dashboard shows a part due for a check.
     plan_editing.verify_contacts(plan, list(plan.contacts.filter(kind=ContactKind.STAFF)), margaret)
@@ -247,6 +247,40 @@ def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
         "a system or the warehouse is out. It is reviewed every year and after every outage "
         "or drill, and drilled at least once a year. Margaret Hartley answers for it.",
     )
+
+
+def _simulated_contacts() -> list[Any]:
+    """Hartley's busiest customers and first suppliers, as its replica will hold them.
+
+    The plan is built before the first sync, when the replica is still empty; the simulated
+    cloud's business is computed from its seed, so its records are known now (the same keys
+    the sync brings in), and the plan is complete once they arrive.
+    """
+    from fallback.plans.models import ContactKind
+    from fallback.plans.seeds import Suggestion
+    from fallback.simulator.business import DEFAULT_CUSTOMERS, Business
+
+    business = Business(customers=DEFAULT_CUSTOMERS)
+    customers = sorted(
+        (business.customer(i) for i in range(business.customers)),
+        key=lambda c: (-c.orders_count, c.id),
+    )[:3]
+    suppliers = [business.supplier(i) for i in range(2)]
+    found = []
+    for kind, party, why, account in [
+        *((ContactKind.KEY_CUSTOMER, c, "busiest customer", "") for c in customers),
+        *((ContactKind.SUPPLIER, s, "supplier", s.account_number) for s in suppliers),
+    ]:
+        fields = {
+            "phones": party.phone,
+            "email": party.email,
+            "organisation": "",
+            "replica_key": str(party.id),
+            "account_number": account,
+            "notes": f"Contact: {party.first_name} {party.last_name}",
+        }
+        found.append(Suggestion(f"{kind}:r:{party.id}", kind, party.company, why, fields))
+    return found
 
 
 # The desk: letterheads, what switches fallback mode on, and prefixes the main systems never

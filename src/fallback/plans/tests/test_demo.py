@@ -9,6 +9,8 @@ from fallback.demo import build_demo
 from fallback.plans import binder, readiness, sections
 from fallback.plans.models import Plan, PlanVersion
 from fallback.plans.tests.test_binder import needs_poppler, page_with, pdf_text
+from fallback.replica import history, sync
+from fallback.replica.models import Connector
 from fallback.simulator.runner import Simulator
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +41,24 @@ def test_the_demo_businesses_have_started_plans(sim):
     assert PlanVersion.objects.count() == versions
 
 
-def test_the_sample_plan_is_complete(sim):
+@pytest.mark.django_db(transaction=True)  # a sync commits in stages
+def test_the_sample_plan_is_complete_once_the_replica_is_copied(sim):
     build_demo("a long demo password 1", sim.url)
-    found = sections.sections(Plan.objects.get(org__slug="hartley-plumbing"))
-    missing = {s.key: [m.text for m in s.missing] for s in found if not s.complete}
-    assert missing == {}
+    plan = Plan.objects.get(org__slug="hartley-plumbing")
+    assert _missing(plan) == {}
+    # The replica's customers and suppliers ask for key customers and suppliers in the
+    # contact tree: the demo's are those the simulated cloud's sync brings in.
+    for connector in Connector.objects.filter(org=plan.org):
+        assert sync.run(connector).status == "applied"
+    assert _missing(plan) == {}
+    keys = set(plan.contacts.filter(kind="key_customer").values_list("replica_key", flat=True))
+    assert len(keys) == 3
+    assert history.current(plan.org, "customer").filter(key__in=keys).count() >= 3
+
+
+def _missing(plan: Plan) -> dict[str, list[str]]:
+    found = sections.sections(plan)
+    return {s.key: [m.text for m in s.missing] for s in found if not s.complete}
 
 
 @needs_poppler
