@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -38,6 +38,9 @@ from fallback.plans.models import Plan
 from fallback.replica import editing as replica_editing
 from fallback.replica.models import Connector
 from fallback.simulator.service import Credentials
+
+if TYPE_CHECKING:
+    from fallback.plans.seeds import Suggestion
 
 DEMO_EMAIL = "demo@fallback.test"
 LONDON = ZoneInfo("Europe/London")
@@ -249,7 +252,7 @@ def build_plans(hartley: Organisation, bluebell: Organisation) -> None:
     )
 
 
-def _simulated_contacts() -> list[Any]:
+def _simulated_contacts() -> list[Suggestion]:
     """Hartley's busiest customers and first suppliers, as its replica will hold them.
 
     The plan is built before the first sync, when the replica is still empty; the simulated
@@ -258,7 +261,7 @@ def _simulated_contacts() -> list[Any]:
     """
     from fallback.plans.models import ContactKind
     from fallback.plans.seeds import Suggestion
-    from fallback.simulator.business import DEFAULT_CUSTOMERS, Business
+    from fallback.simulator.business import DEFAULT_CUSTOMERS, Business, Customer, Supplier
 
     business = Business(customers=DEFAULT_CUSTOMERS)
     customers = sorted(
@@ -266,11 +269,12 @@ def _simulated_contacts() -> list[Any]:
         key=lambda c: (-c.orders_count, c.id),
     )[:3]
     suppliers = [business.supplier(i) for i in range(2)]
-    found = []
-    for kind, party, why, account in [
+    parties: list[tuple[str, Customer | Supplier, str, str]] = [
         *((ContactKind.KEY_CUSTOMER, c, "busiest customer", "") for c in customers),
         *((ContactKind.SUPPLIER, s, "supplier", s.account_number) for s in suppliers),
-    ]:
+    ]
+    found = []
+    for kind, party, why, account in parties:
         fields = {
             "phones": party.phone,
             "email": party.email,
