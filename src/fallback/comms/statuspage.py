@@ -156,11 +156,26 @@ class Shown:
     recent: list[Incident]
 
 
+def public_name(incident: Incident, by_system: dict[int, StatusComponent]) -> str:
+    """What the public reads as the incident's name: its systems by their public names
+    ("Orders and customer accounts unavailable"), never the internal title, which names
+    vendors and servers customers do not know."""
+    mine = {s.pk for s in incident.systems.all()}
+    shown = sorted((c for sid, c in by_system.items() if sid in mine), key=lambda c: c.position)
+    names = [c.name for c in shown]
+    if not names:
+        return "Service disruption"
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{listed} unavailable"
+
+
 def shown_incidents(page: StatusPage, now: datetime, exercise: bool = False) -> Shown:
-    """Real incidents that were declared or posted about (a suspicion nobody confirmed or
-    wrote about stays internal); drills only in an exercise preview."""
+    """Real incidents posted about, or declared on a system the page shows (a suspicion
+    nobody confirmed or wrote about, and an outage of a system kept off the page, stay
+    internal); drills only in an exercise preview."""
+    on_page = StatusComponent.objects.filter(org_id=page.org_id).values("system_id")
     base = Incident.objects.filter(org_id=page.org_id).filter(
-        Q(declared_at__isnull=False) | Q(status_updates__isnull=False)
+        Q(declared_at__isnull=False, systems__in=on_page) | Q(status_updates__isnull=False)
     )
     if not exercise:
         base = base.filter(is_exercise=False)
@@ -237,7 +252,7 @@ def summary(
         )
         moments = [incident.opened_at, *(u.created_at for u in mine)]
         moments += [m for m in (incident.declared_at, incident.resolved_at) if m]
-        name = incident.title + (" (EXERCISE)" if incident.is_exercise else "")
+        name = public_name(incident, by_system) + (" (EXERCISE)" if incident.is_exercise else "")
         return {
             "id": f"i{incident.pk}",
             "name": name,

@@ -379,7 +379,7 @@ def notify(update: StatusUpdate, now: datetime | None = None) -> Notice | None:
     """Email `update` to the confirmed subscribers of the systems it affects, through the
     outbox (a drill's goes only to the drill's test recipients, marked). None when the page
     takes no subscribers or nobody is to be told."""
-    from fallback.comms.statuspage import page_for, title_of
+    from fallback.comms.statuspage import components, page_for, public_name, title_of
 
     org = update.incident.org
     page = page_for(org)
@@ -393,7 +393,8 @@ def notify(update: StatusUpdate, now: datetime | None = None) -> Notice | None:
     refused = blocked.get(ChannelKind.EMAIL, set()) | blocked.get("", set())
     title = title_of(page)
     incident = update.incident
-    subject = f"[{title}] {update.get_status_display()}: {incident.title}"
+    named = public_name(incident, {c.system_id: c for c in components(org)})
+    subject = f"[{title}] {update.get_status_display()}: {named}"
     notice = Notice.objects.create(
         org=org,
         incident=incident,

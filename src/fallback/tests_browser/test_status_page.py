@@ -100,7 +100,7 @@ def test_subscribe_confirm_receive_an_update_then_unsubscribe(
     # A customer finds the status page and subscribes to the one system they care about.
     page.goto(f"{base}/status/{slug}/")
     expect(page.get_by_role("status")).to_have_text("Minor Service Outage")
-    expect(page.get_by_text("CloudCRM is down")).to_be_visible()
+    expect(page.get_by_text("Orders unavailable", exact=True)).to_be_visible()
     page.get_by_role("link", name="Get updates by email").click()
     page.get_by_label("Your email address").fill(CUSTOMER)
     page.get_by_label("Only the systems I choose").check()

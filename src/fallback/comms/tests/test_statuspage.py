@@ -204,6 +204,24 @@ def test_a_suspicion_nobody_confirmed_or_wrote_about_stays_internal(world):
     assert shown["impact"] == "minor"
 
 
+def test_the_public_reads_its_systems_public_names_never_the_internal_title(world):
+    incident = declare(world["org"], world["ann"], [world["crm"], world["books"]])
+    assert "CloudCRM" in incident.title
+    (shown,) = validated(world["org"])["incidents"]
+    assert shown["name"] == "Orders and customers and Invoices unavailable"
+    assert b"CloudCRM" not in statuspage.render_html(world["org"], validated(world["org"]))
+
+
+def test_an_outage_of_a_system_kept_off_the_page_stays_internal_unless_posted_about(world):
+    router = make_system(world["org"], "Office router", state=State.DOWN)
+    incident = declare(world["org"], world["ann"], [router])
+    data = validated(world["org"])
+    assert data["incidents"] == [] and data["status"]["indicator"] == "none"
+    statuspage.post_update(incident, "identified", "Our phone line is down; email us.")
+    (shown,) = validated(world["org"])["incidents"]
+    assert shown["name"] == "Service disruption" and shown["components"] == []
+
+
 def test_a_drill_never_appears_on_the_public_page_only_in_the_exercise_preview(world):
     drill = declare(world["org"], world["ann"], [world["crm"]], is_exercise=True)
     update, _ = statuspage.post_update(drill, "identified", "Drill: the CRM is 'down'.")

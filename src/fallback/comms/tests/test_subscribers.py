@@ -93,7 +93,7 @@ def test_a_confirmed_subscriber_gets_each_update_once_with_an_unsubscribe_link(w
     mails = messages_to(smtp, "jo@example.com")[1:]
     assert len(mails) == 2
     first = mails[0]
-    assert first["Subject"] == "[Hartley Supplies status] Identified: CloudCRM is down"
+    assert first["Subject"] == "[Hartley Supplies status] Identified: Orders unavailable"
     body = first.get_body(("plain",)).get_content()
     assert "The host's disk failed." in body and "Affected: Orders" in body
     token = link(first, "unsubscribe")
