@@ -1,7 +1,8 @@
 """What the dashboard of an organisation shows.
 
-The dashboard is a list of cards. A feature adds its card by appending a template to
-`CARDS`; each card template gets the context built here plus `org` and `membership`.
+The dashboard is two lists of cards: the main column (`CARDS`) and the side column of short
+state-at-a-glance cards (`SIDE_CARDS`). A feature adds its card by appending a template to
+one of them; each card template gets the context built here plus `org` and `membership`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ from fallback.audit.models import AuditEvent
 
 CARDS: list[str] = [
     "plans/cards/readiness.html",  # first: the score and the next thing to do
+    "plans/cards/plan.html",
+    "front/cards/getting_ready.html",
+    "front/cards/activity.html",
+]
+
+# Short state-at-a-glance cards, stacked down the side column (under the main ones on a
+# phone): a separate list, because a grid would stretch each to the height of its row.
+SIDE_CARDS: list[str] = [
     "monitor/cards/systems.html",
     "desk/cards/desk.html",
     "comms/cards/notices.html",
     "replica/cards/replica.html",
     "vault/cards/backups.html",
-    "plans/cards/plan.html",
-    "front/cards/getting_ready.html",
     "front/cards/team.html",
-    "front/cards/activity.html",
 ]
 
 RECENT_EVENTS = 10
@@ -92,6 +98,7 @@ def context(membership: Membership, user: User) -> dict[str, Any]:
     member_count = Membership.objects.filter(org=org).count()
     return {
         "cards": CARDS,
+        "side_cards": SIDE_CARDS,
         "steps": getting_ready(membership, user, member_count),
         "member_count": member_count,
         "recent_events": list(AuditEvent.objects.filter(org=org)[:RECENT_EVENTS]),

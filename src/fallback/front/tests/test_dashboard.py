@@ -64,6 +64,7 @@ def test_context_lists_the_cards_features_can_extend():
     ann = make_user("ann@acme.test")
     make_org("Acme", owner=ann)
     ctx = dashboard.context(Membership.objects.get(user=ann), ann)
-    assert ctx["cards"] == dashboard.CARDS
+    assert ctx["cards"] == dashboard.CARDS and ctx["side_cards"] == dashboard.SIDE_CARDS
+    assert ctx["cards"][0] == "plans/cards/readiness.html"  # the first thing an owner sees
     assert ctx["member_count"] == 1
     assert [e.action for e in ctx["recent_events"]] == ["member.added", "organisation.created"]
