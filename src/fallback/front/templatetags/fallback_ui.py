@@ -66,10 +66,19 @@ def audit_value(value: Any) -> str:
     return str(value)
 
 
+ACRONYMS = {a.lower(): a for a in ["API", "SLA", "RPO", "RTO", "MTPD", "ISO", "SMTP", "CSV", "PDF"]}
+
+
 @register.filter
 def action_label(action: str) -> str:
-    """ "member.role_changed" -> "Member role changed"; the code stays on the detail page."""
-    words = str(action).replace(".", " ").replace("_", " ").split()
-    words = ["API" if w.lower() == "api" else w for w in words]
+    """ "member.role_changed" -> "Member role changed"; the code stays on the detail page.
+
+    The app's name is left out where the next word repeats it ("plans.plan.changed" ->
+    "Plan changed", not "Plans plan changed")."""
+    parts = str(action).split(".")
+    if len(parts) >= 3 and parts[0].rstrip("s") == parts[1].split("_")[0].rstrip("s"):
+        parts = parts[1:]
+    words = " ".join(parts).replace("_", " ").split()
+    words = [ACRONYMS.get(w.lower(), w) for w in words]
     text = " ".join(words)
     return text[:1].upper() + text[1:]

@@ -22,6 +22,9 @@ def test_duration_reads_in_words():
 
 def test_action_label_reads_as_a_phrase():
     assert action_label("member.role_changed") == "Member role changed"
+    assert action_label("plans.plan.changed") == "Plan changed"  # not "Plans plan changed"
+    assert action_label("desk.settings.changed") == "Desk settings changed"
+    assert action_label("monitor.sla_claim.created") == "Monitor SLA claim created"
     assert action_label("api_token.revoked") == "API token revoked"
 
 
