@@ -46,6 +46,7 @@ DEMO_EMAIL = "demo@fallback.test"
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8081"
 DEFAULT_SITE_URL = "http://127.0.0.1:8080"  # where `fallback demo` serves
+DEFAULT_SMTP_PORT = 1025  # the simulator's SMTP sink, as `fallback demo` starts it
 
 BUSINESSES = [
     {
@@ -81,7 +82,10 @@ SIM_CREDENTIALS = Credentials()
 
 @transaction.atomic
 def build_demo(
-    password: str, simulator_url: str = DEFAULT_SIMULATOR_URL, site_url: str = DEFAULT_SITE_URL
+    password: str,
+    simulator_url: str = DEFAULT_SIMULATOR_URL,
+    site_url: str = DEFAULT_SITE_URL,
+    smtp_port: int = DEFAULT_SMTP_PORT,
 ) -> User:
     with acting_as(None, "cli"):
         user = User.objects.filter(email=DEMO_EMAIL).first()
@@ -123,17 +127,23 @@ def build_demo(
         if not Plan.objects.filter(org__in=[hartley, bluebell]).exists():
             build_plans(hartley, bluebell)
         if not StatusPage.objects.filter(org__in=[hartley, bluebell]).exists():
-            build_comms(hartley, bluebell, site_url)
+            build_comms(hartley, bluebell, site_url, smtp_port)
     return user
 
 
-# Telling people: a backup mail account on a local SMTP sink (port 1025: run
-# `python -m aiosmtpd -n -l 127.0.0.1:1025` to watch what is sent), the routes customers
-# can use while the usual ones are down, and a status page published into the demo's data
-# folder (status/<slug>/index.html), served by Fallback itself at /status/<slug>/.
+# Telling people: a backup mail account on the simulator's SMTP sink (127.0.0.1:1025, no
+# security; what it receives shows on the simulator's /mail page, where a subscriber's
+# confirmation link can be clicked), the routes customers can use while the usual ones are
+# down, and a status page published into the demo's data folder (status/<slug>/index.html),
+# served by Fallback itself at /status/<slug>/.
 
 
-def build_comms(hartley: Organisation, bluebell: Organisation, site_url: str) -> None:
+def build_comms(
+    hartley: Organisation,
+    bluebell: Organisation,
+    site_url: str,
+    smtp_port: int = DEFAULT_SMTP_PORT,
+) -> None:
     from django.conf import settings
 
     from fallback.comms import preferences, statuspage
@@ -168,7 +178,7 @@ def build_comms(hartley: Organisation, bluebell: Organisation, site_url: str) ->
         preferences.update_settings(
             org,
             smtp_host="127.0.0.1",
-            smtp_port=1025,
+            smtp_port=smtp_port,
             smtp_security="none",
             from_name=org.name[:120],
             status_url=f"{site_url}/status/{org.slug}/",
@@ -391,8 +401,10 @@ def build_monitoring(org: Organisation, sim: str, now: datetime) -> None:
         vendor_contacts="Support: 0800 000 4242 (24 h)\nsupport@cloudcrm.test",
         account_number="HSP-20331",
         sla_percent=Decimal("99.9"),
-        credit_terms="5% of the monthly fee for each started hour below 99.9%, "
-        "claimed within 30 days.",
+        credit_terms="10% of the monthly fee when availability is below 99.9% in a month, "
+        "25% below 99%; claimed within 30 days.",
+        credit_tiers="99.9:10, 99:25",
+        monthly_fee=Decimal("249.00"),
         status_page_url=f"{sim}/status",
         notes="Customers, quotes and orders. Everything stops without it.",
         trigger_minutes=2,
@@ -409,6 +421,8 @@ def build_monitoring(org: Organisation, sim: str, now: datetime) -> None:
         sla_percent=Decimal("99.9"),
         credit_terms="Service credit of 10% of the monthly fee when availability is "
         "below 99.9% in a month.",
+        credit_tiers="99.9:10",
+        monthly_fee=Decimal("59.00"),
     )
     link = editing.create_system(
         org,

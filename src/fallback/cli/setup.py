@@ -150,11 +150,19 @@ def demo(
         int,
         typer.Option(help="Port of the simulated cloud service the demo's systems watch."),
     ] = 8081,
+    smtp_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of the simulator's SMTP sink, the demo businesses' backup mail account "
+            "(0: no sink; the accounts keep the port the demo was made with)."
+        ),
+    ] = 1025,
 ) -> None:
     """A throw-away data folder with a demo business and sample data, then serve it.
 
     Also starts a simulated cloud service (CloudCRM) on 127.0.0.1 that the demo's systems
-    watch; take it down from its system page or with `fallback sim down`.
+    watch; take it down from its system page or with `fallback sim down`. Its SMTP sink
+    receives the mail the demo businesses send, shown on its Mail page.
     """
     if not os.environ.get("FALLBACK_HOME"):
         os.environ["FALLBACK_HOME"] = tempfile.mkdtemp(prefix="fallback-demo-")
@@ -172,7 +180,9 @@ def demo(
         password = "demo-" + secrets.token_urlsafe(6)
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     with bootstrap.console.status("Preparing the demo business…"):
-        build_demo(password, simulator_url, site_url=f"http://{host}:{port}")
+        build_demo(
+            password, simulator_url, site_url=f"http://{host}:{port}", smtp_port=smtp_port or 1025
+        )
     password_file.write_text(f"{DEMO_EMAIL} {password}\n")
     password_file.chmod(0o600)
     bootstrap.console.print(
@@ -184,12 +194,15 @@ def demo(
         soft_wrap=True,
     )
     if serve:
+        from fallback.cli.simulator import warn_if_no_mail_sink
         from fallback.runtime.processes import run_serve
         from fallback.simulator.runner import Simulator
 
         home = Path(settings.FALLBACK_HOME)
         try:
-            simulator = Simulator("127.0.0.1", simulator_port, home=home).start()
+            simulator = Simulator(
+                "127.0.0.1", simulator_port, home=home, smtp_port=smtp_port or None
+            ).start()
         except OSError as exc:
             bootstrap.err_console.print(
                 f"[yellow]Port {simulator_port} is taken ({exc}): the simulated service is not "
@@ -210,9 +223,17 @@ def demo(
                 "  4. Press [bold]Bring it back[/] (or: sim up); after two good checks it "
                 "is up and the incident is recovering: the desk's way back lists what to "
                 "enter in the main system; tick each, then resolve.\n"
-                f"  Alerts sent to staff show at {simulator.url}/alerts",
+                f"  Alerts sent to staff show at {simulator.url}/alerts"
+                + (
+                    f"\n  Mail the businesses send (customer notices, status-page "
+                    f"confirmation links) goes to the simulator's SMTP sink on "
+                    f"{simulator.service.mailbox.listening} and shows at {simulator.url}/mail"
+                    if simulator.service.mailbox.listening
+                    else ""
+                ),
                 soft_wrap=True,
             )
+            warn_if_no_mail_sink(simulator)
         try:
             run_serve(host, port)
         finally:

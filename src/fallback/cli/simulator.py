@@ -8,12 +8,15 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fallback.cli import bootstrap
 from fallback.cli.app import app
+
+if TYPE_CHECKING:
+    from fallback.simulator.runner import Simulator
 
 sim = typer.Typer(
     help="The simulated cloud (CloudCRM and a small business's data in the Shopify, HubSpot "
@@ -23,6 +26,13 @@ sim = typer.Typer(
 app.add_typer(sim, name="sim")
 app.add_typer(sim, name="simulate", hidden=True)  # the old name
 
+SmtpPortOption = Annotated[
+    int,
+    typer.Option(
+        "--smtp-port",
+        help="Port of the SMTP sink that keeps the mail sent to it for the Mail page (0: none).",
+    ),
+]
 UrlOption = Annotated[
     str | None,
     typer.Option(
@@ -76,6 +86,16 @@ def _faults_text(faults: dict[str, dict[str, int]]) -> str:
     )
 
 
+def _mail_text(mail: dict[str, Any] | None, target: str) -> str:
+    if not mail:
+        return ""
+    if mail.get("listening"):
+        where = f"its SMTP sink on {mail['listening']}"
+    else:
+        where = f"its SMTP sink off ({mail.get('problem') or 'not started'})"
+    return f"; {where}, {mail.get('received', 0)} message(s) received (see {target}/mail)"
+
+
 @sim.command()
 def down(url: UrlOption = None) -> None:
     """Take the service down: health check, login page and APIs fail; status page says so."""
@@ -110,7 +130,8 @@ def status(url: UrlOption = None) -> None:
     bootstrap.console.print(
         f"{state['name']} at {target}: [bold]{state['mode']}[/] since {state['since']}; "
         f"{_faults_text(state.get('faults', {}))}{size}; "
-        f"{state['alerts']} alert(s) received (see {target}/alerts).",
+        f"{state['alerts']} alert(s) received (see {target}/alerts)"
+        f"{_mail_text(state.get('mail'), target)}.",
         soft_wrap=True,
     )
 
@@ -120,7 +141,9 @@ def fault(
     name: Annotated[
         str,
         typer.Argument(
-            help="errors, fail_after, ratelimit, empty, short or truncated.", show_default=False
+            help="errors, fail_after, ratelimit, empty, short or truncated (the APIs); "
+            "mail_down or mail_reject (the SMTP sink).",
+            show_default=False,
         ),
     ],
     pages: Annotated[
@@ -138,11 +161,13 @@ def fault(
     off: Annotated[bool, typer.Option("--off", help="Turn the fault off.")] = False,
     url: UrlOption = None,
 ) -> None:
-    """Switch a failure on (or --off) for every dialect's API.
+    """Switch a failure on (or --off) for every dialect's API, or for the SMTP sink.
 
     errors: every call answers 500. fail_after: pages past --pages answer 500. ratelimit:
     every --every-th call answers 429 with Retry-After. empty: lists are empty. short: no
-    page after the first. truncated: page --page is cut in half.
+    page after the first. truncated: page --page is cut in half. mail_down: the SMTP sink
+    refuses every recipient for now (451: the outbox retries). mail_reject: it refuses them
+    for good (550: the messages bounce).
     """
     from fallback.simulator.control import clear_fault, set_fault
 
@@ -205,6 +230,7 @@ def run(
             "proportion)."
         ),
     ] = 500,
+    smtp_port: SmtpPortOption = 1025,
 ) -> None:
     """Serve the simulated cloud on its own (`fallback demo` starts one for you)."""
     from fallback.home import ensure_home
@@ -212,7 +238,9 @@ def run(
     from fallback.simulator.runner import Simulator
 
     try:
-        simulator = Simulator(host, port, home=ensure_home(), scale=scale).start()
+        simulator = Simulator(
+            host, port, home=ensure_home(), scale=scale, smtp_port=smtp_port or None
+        ).start()
     except ValueError as exc:
         bootstrap.err_console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
@@ -235,10 +263,18 @@ def run(
         f"(token from {base}{quickbooks.TOKEN_PATH}, client "
         f"{credentials.quickbooks_client_id}:{credentials.quickbooks_client_secret}, "
         f"refresh token {credentials.quickbooks_refresh_token})\n"
-        f"  Status:     {base}/status/api/v2/summary.json    Control: {base}/_control",
+        f"  Status:     {base}/status/api/v2/summary.json    Control: {base}/_control\n"
+        f"  Alerts:     {base}/alerts"
+        + (
+            f"\n  Mail:       {base}/mail  (SMTP sink on {simulator.service.mailbox.listening}, "
+            "no security)"
+            if simulator.service.mailbox.listening
+            else ""
+        ),
         soft_wrap=True,
         highlight=False,
     )
+    warn_if_no_mail_sink(simulator)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -248,3 +284,14 @@ def run(
         pass
     finally:
         simulator.stop()
+
+
+def warn_if_no_mail_sink(simulator: Simulator) -> None:
+    """Say why the SMTP sink asked for is not listening (for `sim run` and `fallback demo`)."""
+    problem = simulator.service.mailbox.problem
+    if problem:
+        bootstrap.err_console.print(
+            f"[yellow]The SMTP sink is not started: {problem}. Mail sent to it fails (the "
+            "outbox retries it); try --smtp-port.[/]",
+            soft_wrap=True,
+        )

@@ -26,9 +26,10 @@ from typing import Any
 
 from aiohttp import web
 
-from fallback.simulator import hubspot, quickbooks, shopify
+from fallback.simulator import hubspot, mail_pages, quickbooks, shopify
 from fallback.simulator.business import ENTITIES
 from fallback.simulator.faults import FAULTS
+from fallback.simulator.pages import page as _page
 from fallback.simulator.service import (
     ALERTS_KEPT,
     MODES,
@@ -205,7 +206,9 @@ async def alerts_page(request: web.Request) -> web.Response:
     body = (
         "<h1>Staff alerts received</h1>"
         "<p>The demo's alert channel posts here (apprise <code>json://</code>), standing in "
-        "for the phones of the people on duty. Newest first; the page refreshes itself.</p>"
+        "for the phones of the people on duty. Newest first; the page refreshes itself. "
+        "What the demo businesses email to customers and subscribers is on the "
+        "<a href=/mail>Mail</a> page.</p>"
         + (f"<ol reversed>{items}</ol>" if items else "<p>No alerts yet.</p>")
     )
     response = _page("Alerts received", body)
@@ -225,6 +228,7 @@ async def home(request: web.Request) -> web.Response:
         "<ul><li><a href=/health>/health</a></li><li><a href=/login>/login</a></li>"
         "<li><a href=/status/api/v2/summary.json>/status/api/v2/summary.json</a></li>"
         "<li><a href=/alerts>/alerts</a>: alerts Fallback sent</li>"
+        "<li><a href=/mail>/mail</a>: mail Fallback sent to its SMTP sink</li>"
         "<li><a href=/_control>/_control</a>: its state, as JSON</li></ul>"
         f"<p>Its business, {html.escape(service.business.describe()['name'])}: "
         f"{counts['customers']:,} customers, {counts['products']:,} products, "
@@ -312,25 +316,13 @@ async def control_change(request: web.Request) -> web.Response:
     return web.json_response({"changed": changed, "entity": entity, "share": share})
 
 
-def _page(title: str, body: str, status: int = 200) -> web.Response:
-    text = (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;"
-        "padding:0 1rem;line-height:1.5}pre{white-space:pre-wrap;background:#f3f4f6;"
-        "padding:.5rem}li{margin-bottom:.75rem}</style>"
-        f"<body>{body}</body></html>"
-    )
-    return web.Response(text=text, content_type="text/html", status=status)
-
-
 def make_app(service: Service | None = None) -> web.Application:
     app = web.Application()
     app[SERVICE] = service or Service()
     shopify.add_routes(app)
     hubspot.add_routes(app)
     quickbooks.add_routes(app)
+    mail_pages.add_routes(app)
     app.add_routes(
         [
             web.get("/", home),

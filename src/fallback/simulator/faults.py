@@ -7,6 +7,10 @@
 - `short`: pagination stops after the first page (no next link, cursor or more results);
 - `truncated` (page=2): that page's body is cut in half (with a Content-Length to match).
 
+Two more break the SMTP sink (fallback.simulator.mailbox) rather than the APIs:
+- `mail_down`: every recipient is refused for now (451): senders retry later;
+- `mail_reject`: every recipient is refused for good (550): the messages bounce.
+
 The modes (up, down, slow) apply too: down answers 503, slow delays every answer.
 """
 
@@ -21,6 +25,8 @@ FAULTS: dict[str, dict[str, int]] = {
     "empty": {},
     "short": {},
     "truncated": {"page": 2},
+    "mail_down": {},
+    "mail_reject": {},
 }
 # the least each parameter may be
 _MINIMUM = {"pages": 0, "every": 1, "retry_after": 0, "page": 1}

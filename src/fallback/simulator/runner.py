@@ -1,4 +1,5 @@
-"""Serve the simulator in a background thread, registered in the data folder while it runs.
+"""Serve the simulator in a background thread, registered in the data folder while it runs,
+with its SMTP sink (fallback.simulator.mailbox) beside it when asked for.
 
 The registration (REGISTRATION in FALLBACK_HOME: its URL and process id) is how the web
 interface knows to offer its "take it down" button, and how `fallback sim` finds it.
@@ -7,6 +8,7 @@ interface knows to offer its "take it down" button, and how `fallback sim` finds
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import threading
@@ -16,9 +18,11 @@ from aiohttp import web
 
 from fallback.simulator.app import Service, make_app
 from fallback.simulator.business import DEFAULT_CUSTOMERS, Business
+from fallback.simulator.mailbox import serve_smtp
 
 REGISTRATION = "simulator.json"
 DEFAULT_PORT = 8081
+DEFAULT_SMTP_PORT = 1025  # where the demo businesses' backup mail account points
 
 
 class Simulator:
@@ -30,11 +34,15 @@ class Simulator:
         port: int = DEFAULT_PORT,
         home: Path | None = None,
         scale: int = DEFAULT_CUSTOMERS,
+        smtp_port: int | None = None,
     ) -> None:
         """`scale`: how many customers the business has (the other records in proportion);
-        ValueError when outside 1..100,000."""
+        ValueError when outside 1..100,000. `smtp_port`: where the SMTP sink listens (0: any
+        free port; None: no sink)."""
         self.host = host
         self.port = port
+        self.smtp_port = smtp_port
+        self._smtp: asyncio.Server | None = None
         self.home = home
         self.service = Service(business=Business(customers=scale))
         self._loop = asyncio.new_event_loop()
@@ -47,8 +55,14 @@ class Simulator:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def smtp_problem(self) -> str:
+        """Why the SMTP sink asked for is not listening ('' when it is, or was not asked for)."""
+        return self.service.mailbox.problem
+
     def start(self, timeout: float = 10.0) -> Simulator:
-        """Start serving; raises OSError when the port is taken."""
+        """Start serving; raises OSError when the HTTP port is taken. A taken SMTP port
+        leaves the sink off and says why in `smtp_problem`, the HTTP side serving."""
         self._thread.start()
         if not self._ready.wait(timeout):
             raise TimeoutError("the simulator did not start in time")
@@ -78,14 +92,31 @@ class Simulator:
             server = site._server
             assert server is not None and isinstance(server, asyncio.Server)
             self.port = server.sockets[0].getsockname()[1]
+        if self.smtp_port is not None:
+            try:
+                self._smtp = await serve_smtp(self.service.mailbox, self.host, self.smtp_port)
+            except OSError as exc:
+                why = "the port is taken" if exc.errno == errno.EADDRINUSE else str(exc)
+                self.service.mailbox.problem = (
+                    f"cannot listen on {self.host}:{self.smtp_port}: {why}"
+                )
+            else:
+                self.smtp_port = self._smtp.sockets[0].getsockname()[1]
+
+    async def _close(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            await asyncio.wait_for(self._smtp.wait_closed(), 5)
+            self.service.mailbox.listening = ""
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def stop(self) -> None:
         if self.home is not None:
             unregister(self.home, self.url)
         if not self._thread.is_alive():
             return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()

@@ -1,4 +1,5 @@
-"""The simulated cloud's state, shared by its handlers: mode, faults, business, credentials."""
+"""The simulated cloud's state, shared by its handlers: mode, faults, business, credentials,
+the mail its SMTP sink received."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from fallback.simulator.business import Business
 from fallback.simulator.faults import Faults
+from fallback.simulator.mailbox import Mailbox
 
 Mode = Literal["up", "down", "slow"]
 MODES: tuple[Mode, ...] = ("up", "down", "slow")
@@ -51,6 +53,11 @@ class Service:
     credentials: Credentials = field(default_factory=Credentials)
     # (dialect, entity, index, version) → the record's JSON: see api.rendered
     rendered: dict[tuple[str, str, int, int], bytes] = field(default_factory=dict)
+    # the SMTP sink's messages; its faults are the service's
+    mailbox: Mailbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.mailbox = Mailbox(self.faults)
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -67,6 +74,7 @@ class Service:
             "alerts": len(self.alerts),
             "faults": self.faults.active(),
             "business": self.business.describe(),
+            "mail": self.mailbox.state(),
         }
 
 

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
 import re
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fallback.cli.app import app
+from fallback.comms.tests.builders import free_port
 from fallback.simulator.runner import Simulator
 
 runner = CliRunner()
@@ -95,3 +106,61 @@ def test_sim_run_refuses_a_scale_out_of_range(tmp_path, monkeypatch):
     r = runner.invoke(app, ["sim", "run", "--port", "0", "--scale", "0"])
     assert r.exit_code == 2
     assert "between 1 and 100,000" in r.output
+
+
+@contextmanager
+def _sim_run(home: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`fallback sim run` in its own process, answering; (the process, its URL)."""
+    port = free_port()
+    command = [sys.executable, "-m", "fallback", "--home", str(home), "sim", "run"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/health", timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.2)
+        yield process, url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+
+
+def test_sim_run_serves_the_smtp_sink_and_says_where_its_mail_shows(tmp_path):
+    smtp_port = free_port()
+    with _sim_run(tmp_path, "--smtp-port", str(smtp_port)) as (process, url):
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as client:
+            client.sendmail("a@x.test", ["b@y.test"], b"Subject: Hello\r\n\r\nHi\r\n")
+        r = runner.invoke(app, ["sim", "status", "--url", url])
+        assert f"SMTP sink on 127.0.0.1:{smtp_port}, 1 message(s) received" in r.output
+    assert process.stdout is not None
+    out = process.stdout.read()
+    assert f"Mail:       {url}/mail  (SMTP sink on 127.0.0.1:{smtp_port}, no security)" in out
+
+
+def test_sim_run_with_its_smtp_port_taken_says_so_and_serves_the_rest(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        smtp_port = taken.getsockname()[1]
+        with _sim_run(tmp_path, "--smtp-port", str(smtp_port)) as (process, url):
+            r = runner.invoke(app, ["sim", "status", "--url", url])
+            assert "its SMTP sink off (cannot listen on" in r.output
+    assert process.stdout is not None
+    out = process.stdout.read()
+    assert f"The SMTP sink is not started: cannot listen on 127.0.0.1:{smtp_port}: the port " in out
+
+
+def test_sim_fault_mail_down_switches_the_sink_s_fault(sim):
+    r = runner.invoke(app, ["sim", "fault", "mail-down", "--url", sim.url])
+    assert r.exit_code == 0, r.output
+    assert sim.service.faults.active() == {"mail_down": {}} and "mail_down" in r.output

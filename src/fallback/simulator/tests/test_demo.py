@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from decimal import Decimal
 
 import aiohttp
 import pytest
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from fallback.demo import build_demo
 from fallback.incidents.models import AlertChannel, AlertDelivery, Incident, Status
-from fallback.monitor import availability, kinds
+from fallback.monitor import availability, kinds, sla_claims
 from fallback.monitor.models import Check, CheckRollup, State, System
 from fallback.simulator.runner import Simulator
 
@@ -76,6 +77,19 @@ def test_demo_history_gives_the_vendor_report_a_missed_promise(sim):
     assert report.downtime_minutes == 207 + 17
     assert report.sla_met is False
     assert len(report.real_incidents) == 2
+
+
+def test_demo_systems_have_credit_tiers_and_a_fee_so_a_claim_states_the_credit(sim):
+    build_demo("a long demo password 1", sim.url)
+    crm = System.objects.get(slug="cloudcrm")
+    assert (crm.credit_tiers, crm.monthly_fee) == ("99.9:10, 99:25", Decimal("249.00"))
+    xero = System.objects.get(slug="xero")
+    today = timezone.now().date()
+    last_month = availability.previous_month(date(today.year, today.month, 1))
+    claim = sla_claims.figures(xero, last_month, None)
+    # 224 minutes down in a month is below 99.9 % (but not 99 %): 10 % of £59.
+    assert (claim["credit_percent"], claim["monthly_fee"]) == ("10", "59.00")
+    assert (claim["credit_amount"], claim["currency"]) == ("5.90", "GBP")
 
 
 def test_demo_is_idempotent(sim):

@@ -168,6 +168,8 @@ def test_control_state_lists_faults_and_the_business_scale(sim):
         "empty",
         "short",
         "truncated",
+        "mail_down",
+        "mail_reject",
     }
     assert state["business"]["counts"]["customers"] == 500
     assert state["business"]["changed"]["customers"] == 0
