@@ -129,7 +129,8 @@ def build(item: OutboxItem, account: Account, msg_id: str) -> bytes:
     ]
     if account.reply_to:
         headers.append(f"Reply-To: {account.reply_to}")
-    headers.append(f"X-Fallback-Notice: {item.notice_id}")
+    if item.notice_id:  # a notice's message (a confirmation email belongs to none)
+        headers.append(f"X-Fallback-Notice: {item.notice_id}")
     if item.is_exercise:
         headers.append("X-Fallback-Exercise: yes")
     if item.unsubscribe_url:

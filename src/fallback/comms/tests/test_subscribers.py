@@ -80,6 +80,7 @@ def test_nothing_but_the_confirmation_goes_to_an_unconfirmed_subscriber(world, s
     assert subscribers.send_confirmations() == 1
     (message,) = messages_to(smtp, "jo@example.com")
     assert message["Subject"] == "Confirm your subscription to Hartley Supplies status"
+    assert message["X-Fallback-Notice"] is None  # it belongs to no notice
     assert "/confirm/" in message.get_body(("plain",)).get_content()
 
 
