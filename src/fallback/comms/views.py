@@ -32,6 +32,7 @@ from fallback.comms import (
     outbox,
     preferences,
     status_views,
+    subscribers,
 )
 from fallback.comms.forms import (
     CallForm,
@@ -175,11 +176,11 @@ def _phase(incident: Incident) -> str:
         return Phase.FOLLOW_UP
     if incident.status == Status.RECOVERING:
         return Phase.RESOLVED
-    if (
-        Notice.objects.filter(org=incident.org, incident=incident)
-        .exclude(status=NoticeStatus.DRAFT)
-        .exists()
-    ):
+    told = Notice.objects.filter(org=incident.org, incident=incident).exclude(
+        status=NoticeStatus.DRAFT
+    )
+    # The status page's emails to its subscribers are not a first notice to anyone else.
+    if told.exclude(audience=subscribers.AUDIENCE).exists():
         return Phase.UPDATE
     return Phase.FIRST_NOTICE
 

@@ -4,9 +4,10 @@ from html import unescape
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from fallback.accounts.roles import Role
-from fallback.comms import notices, outbox, preferences
+from fallback.comms import notices, outbox, preferences, statuspage
 from fallback.comms.models import (
     CallRecord,
     Channel,
@@ -18,6 +19,7 @@ from fallback.comms.models import (
     NoticeStatus,
     OptOut,
     OutboxItem,
+    Subscriber,
 )
 from fallback.comms.tests.builders import declare, mail_setup, put_records, sink
 from fallback.incidents.tests.builders import make_system
@@ -118,6 +120,23 @@ def test_a_manager_composes_a_notice_from_the_incident(world):
         },
     )
     assert Notice.objects.count() == 1  # the same form twice is one notice
+
+
+def test_emails_to_status_page_subscribers_do_not_make_the_next_notice_an_update(world):
+    crm = world["incident"].systems.get()
+    statuspage.save_components(world["org"], [(crm, "Orders", "")])
+    Subscriber.objects.create(
+        org=world["org"], email="pat@example.com", confirmed_at=timezone.now()
+    )
+    statuspage.post_update(world["incident"], "investigating", "Orders by phone meanwhile.")
+    assert Notice.objects.filter(incident=world["incident"], audience="subscribers").exists()
+    target = url("incident", world["org"], incident_id=world["incident"].pk)
+    html = page(as_user(world["mo"]).get(target))
+    assert re.search(r'<input[^>]*value="first_notice"[^>]*checked', html)
+    customers = draft(world)  # once a notice has gone to customers, the next is an update
+    Notice.objects.filter(pk=customers.pk).update(status=NoticeStatus.SENT)
+    html = page(as_user(world["mo"]).get(target))
+    assert re.search(r'<input[^>]*value="update"[^>]*checked', html)
 
 
 def test_staff_see_notices_but_cannot_compose(world):
