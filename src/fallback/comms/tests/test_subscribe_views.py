@@ -28,6 +28,14 @@ def url(name, org, **kw):
     return reverse(f"comms:{name}", kwargs={"org_slug": org.slug, **kw})
 
 
+def test_an_organisation_without_a_status_page_is_not_found_like_an_unknown_one(world):
+    quiet = make_org("Quiet Ltd", owner=world["ann"])
+    for path in ["", "summary.json", "subscribe/"]:
+        assert Client().get(f"/status/{quiet.slug}/{path}").status_code == 404
+        assert Client().get(f"/status/nope/{path}").status_code == 404
+    assert Client().get(url("public-status", world["org"])).status_code == 200
+
+
 def test_the_public_page_needs_no_login_and_never_shows_a_drill(world):
     declare(world["org"], world["ann"], [world["crm"]], title="CRM outage")
     declare(world["org"], world["ann"], [world["books"]], title="Practice", is_exercise=True)
