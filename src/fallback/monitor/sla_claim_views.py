@@ -113,7 +113,8 @@ def claims(request: OrgRequest) -> HttpResponse:
 
 def _initial(request: OrgRequest) -> dict[str, Any]:
     initial: dict[str, Any] = {"request_key": request.GET.get("key", "")}
-    now = timezone.now().astimezone(availability.zone(request.org))
+    tz = availability.zone(request.org)
+    now = timezone.now().astimezone(tz)
     initial["month"] = request.GET.get("month") or f"{now:%Y-%m}"
     if request.GET.get("system"):
         initial["system"] = request.GET["system"]
@@ -122,7 +123,7 @@ def _initial(request: OrgRequest) -> dict[str, Any]:
         incident = Incident.objects.filter(org=request.org, pk=int(incident_id)).first()
         if incident is not None:
             initial["incident"] = incident.pk
-            local = incident.opened_at.astimezone(availability.zone(request.org))
+            local = incident.opened_at.astimezone(tz)
             initial["month"] = request.GET.get("month") or f"{local:%Y-%m}"
     return initial
 

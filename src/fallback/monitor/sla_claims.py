@@ -215,8 +215,7 @@ def figures(
     amount = None
     if tier is not None and system.monthly_fee is not None:
         amount = (system.monthly_fee * tier.credit / 100).quantize(Decimal("0.01"))
-    checks = list(Check.objects.filter(system=system).order_by("name"))
-    watched = [c for c in checks if not c.is_canary]
+    watched = list(Check.objects.filter(system=system, is_canary=False).order_by("name"))
     canaries = list(
         Check.objects.filter(org_id=system.org_id, is_canary=True, enabled=True).order_by("name")
     )

@@ -83,8 +83,10 @@ def feeds(plan: Plan) -> list[Feed]:
 @freshness.register_target_source
 def plan_targets(org_id: int, connectors: Sequence[Connector]) -> dict[int, freshness.Stricter]:
     """The replica's freshness target source: what the plan needs of each connector's copy."""
+    if not any(c.system_id for c in connectors):
+        return {}  # no connector copies a system: no activity can need anything of it
     plan = Plan.objects.filter(org_id=org_id).select_related("org").first()
-    if plan is None or not any(c.system_id for c in connectors):
+    if plan is None:
         return {}
     url = reverse("plans:activities", kwargs={"org_slug": plan.org.slug})
     return {
