@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from fallback.accounts.models import Organisation
@@ -265,8 +266,6 @@ def add_codes(offer: Offer, text: str, by: Any = None) -> int:
 
 
 def _upper_in(codes: Any, uppers: list[str]) -> list[DiscountCode]:
-    from django.db.models.functions import Upper
-
     return list(codes.annotate(upper=Upper("code")).filter(upper__in=uppers))
 
 
@@ -295,14 +294,20 @@ def uses_compensation(notice: Notice) -> bool:
     return any(name in VARIABLES for _, name in rendering.names_in(parts))
 
 
-def sample_values(notice: Notice) -> dict[str, str]:
-    """What the checker and the preview see: the offer with a sample code ('' when the
-    incident has no offer, so the checker asks for one)."""
+def _offer_values(notice: Notice, code: str) -> dict[str, str]:
+    """The offer in words with `code` standing for the customer's ('' when it has no code,
+    and both '' when the incident has no offer)."""
     offer = offer_for(notice.incident)
     if offer is None:
         return {"compensation": "", "discount_code": ""}
-    code = SAMPLE_CODE if offer.kind in CODE_KINDS else ""
+    code = code if offer.kind in CODE_KINDS else ""
     return {"compensation": sentence(offer, code), "discount_code": code}
+
+
+def sample_values(notice: Notice) -> dict[str, str]:
+    """What the checker and the preview see: the offer with a sample code ('' when the
+    incident has no offer, so the checker asks for one)."""
+    return _offer_values(notice, SAMPLE_CODE)
 
 
 def forgotten_offer(notice: Notice) -> Finding | None:
@@ -325,11 +330,7 @@ def forgotten_offer(notice: Notice) -> Finding | None:
 
 def phone_values(notice: Notice) -> dict[str, str]:
     """What the call list's script says for the offer: each row has the customer's code."""
-    offer = offer_for(notice.incident)
-    if offer is None:
-        return {"compensation": "", "discount_code": ""}
-    code = "on their line of the call list" if offer.kind in CODE_KINDS else ""
-    return {"compensation": sentence(offer, code), "discount_code": code}
+    return _offer_values(notice, "on their line of the call list")
 
 
 def codes_by_customer(notice: Notice) -> dict[str, str]:
@@ -348,7 +349,6 @@ class Prepared:
     offer: Offer
     by_customer: dict[str, Compensation]
     exercise: bool = False
-    made: int = 0  # new compensations (the rest were given before)
 
     def _key(self, target: Target) -> str:
         return f"drill:{target.address}" if self.exercise else target.customer_key
@@ -467,7 +467,7 @@ def _give_once(offer: Offer, notice: Notice, wanted: dict[str, str], *, exercise
             incident_id=offer.incident_id, customer_key__in=missing
         )
     )
-    return Prepared(offer, found, exercise=exercise, made=len(rows))
+    return Prepared(offer, found, exercise=exercise)
 
 
 def _take_free(offer: Offer, n: int) -> list[DiscountCode]:

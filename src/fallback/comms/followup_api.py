@@ -6,6 +6,7 @@ Under /orgs/{slug}/comms/incidents/{incident_id}/; another organisation's incide
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -77,14 +78,7 @@ def _incident(m: Membership, incident_id: int) -> Incident:
 def _offer_out(m: Membership, incident: Incident, offer: Offer) -> OfferOut:
     s = compensation.summary(m.org, incident, offer)
     return OfferOut(
-        kind=offer.kind,
-        description=offer.description,
-        prefix=offer.prefix,
-        given=s.given,
-        sent=s.sent,
-        redeemed=s.redeemed,
-        codes=s.codes,
-        codes_left=s.codes_left,
+        kind=offer.kind, description=offer.description, prefix=offer.prefix, **asdict(s)
     )
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -21,7 +20,8 @@ from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
 from fallback.comms import compensation, notices
 from fallback.comms.forms import new_key
-from fallback.comms.models import ChannelKind, Compensation, OfferKind, Phase
+from fallback.comms.models import ChannelKind, Compensation, Offer, OfferKind, Phase
+from fallback.comms.views import _need
 from fallback.front.http import OrgRequest
 from fallback.incidents.models import Incident
 
@@ -80,13 +80,6 @@ def _to_page(incident: Incident) -> HttpResponse:
     return redirect("comms:followup", org_slug=incident.org.slug, incident_id=incident.pk)
 
 
-def _need_send(request: OrgRequest) -> None:
-    if not request.membership.can(SEND):
-        raise PermissionDenied(
-            f"Your role ({request.membership.get_role_display()}) does not allow this."
-        )
-
-
 def _errors(form: forms.Form, exc: compensation.CompensationError) -> None:
     for name, message in exc.errors:
         name = "code_prefix" if name == "prefix" else name
@@ -123,7 +116,7 @@ def followup(request: OrgRequest, incident_id: int) -> HttpResponse:
     codes_form = CodesForm()
     status = 200
     if request.method == "POST":
-        _need_send(request)
+        _need(request, SEND)
         action = request.POST.get("action", "")
         if action == "offer":
             offer_form = OfferForm(request.POST)
@@ -159,7 +152,7 @@ def followup(request: OrgRequest, incident_id: int) -> HttpResponse:
         elif action == "compose":
             return _compose(request, incident)
         status = 400
-    return _page(request, incident, offer_form, codes_form, status=status)
+    return _page(request, incident, offer, offer_form, codes_form, status=status)
 
 
 def _compose(request: OrgRequest, incident: Incident) -> HttpResponse:
@@ -190,11 +183,11 @@ def _compose(request: OrgRequest, incident: Incident) -> HttpResponse:
 def _page(
     request: OrgRequest,
     incident: Incident,
+    offer: Offer | None,
     offer_form: OfferForm,
     codes_form: CodesForm,
     status: int = 200,
 ) -> HttpResponse:
-    offer = compensation.offer_for(incident)
     rows = compensation.rows(request.org, incident)
     context: dict[str, Any] = {
         "incident": incident,

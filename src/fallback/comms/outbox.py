@@ -40,7 +40,7 @@ from django.utils import timezone
 from fallback.accounts.models import Organisation
 from fallback.comms import audiences, rendering
 from fallback.comms.audiences import Target
-from fallback.comms.models import ChannelKind, ItemState, Notice, OutboxItem
+from fallback.comms.models import ChannelKind, CommsSettings, ItemState, Notice, OutboxItem
 from fallback.incidents import alerts
 from fallback.incidents.models import Incident
 
@@ -103,12 +103,14 @@ def mark_exercise(channel: str, subject: str, body: str) -> tuple[str, str]:
     return subject[:250], body
 
 
-def drill_targets_for(notice: Notice, targets: Sequence[Target]) -> list[Target]:
+def drill_targets_for(
+    notice: Notice, targets: Sequence[Target], settings: CommsSettings | None = None
+) -> list[Target]:
     """Who a drill's notice goes to instead of `targets`: its test recipients."""
     from fallback.comms.preferences import settings_for
 
     channels = list(dict.fromkeys([*notice.channels, *(t.channel for t in targets)]))
-    return audiences.drill_targets(notice.org, settings_for(notice.org), channels)
+    return audiences.drill_targets(notice.org, settings or settings_for(notice.org), channels)
 
 
 def enqueue(
@@ -128,9 +130,10 @@ def enqueue(
     result = Enqueued()
     if is_drill(notice):
         result.is_exercise = True
-        allowed = audiences.drill_addresses(org, settings_for(org))
+        settings = settings_for(org)
+        allowed = audiences.drill_addresses(org, settings)
         result.withheld = sum(1 for t in targets if t.address not in allowed)
-        targets = drill_targets_for(notice, targets)
+        targets = drill_targets_for(notice, targets, settings)
         if not notice.is_exercise:
             Notice.objects.filter(pk=notice.pk).update(is_exercise=True)
             notice.is_exercise = True

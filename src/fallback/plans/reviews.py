@@ -16,7 +16,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from fallback.accounts.models import User
@@ -139,8 +139,10 @@ def _made_good(incident: Incident) -> dict[str, Any]:
         compensations = models.Compensation.objects.filter(
             org_id=incident.org_id, incident=incident, is_exercise=False
         )
-        given = compensations.count()
-        redeemed = compensations.filter(redeemed_at__isnull=False).count()
+        counts = compensations.aggregate(
+            given=Count("pk"), redeemed=Count("pk", filter=Q(redeemed_at__isnull=False))
+        )
+        given, redeemed = counts["given"], counts["redeemed"]
         first = models.Offer.objects.filter(org_id=incident.org_id, incident=incident).first()
         offer = first.description if first is not None else ""
     return {
