@@ -167,7 +167,7 @@ def status_page_command(
         bootstrap.console.print(f"  Incident {escape(i['name'])}: {i['status']}")
     if out is not None:
         try:
-            publishing.to_folder(out, publishing.files(found, exercise=exercise))
+            publishing.to_folder(out, publishing.files_of(found, data))
         except publishing.PublishError as exc:
             bootstrap.err_console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(1) from exc

@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import transaction
@@ -73,7 +74,11 @@ def files(
 ) -> dict[str, bytes]:
     """The two files of the public page (never a drill); `exercise`: the drill preview, which
     is only ever written where a person asks (`fallback comms status-page -o DIR --exercise`)."""
-    data = statuspage.summary(org, now, exercise=exercise)
+    return files_of(org, statuspage.summary(org, now, exercise=exercise))
+
+
+def files_of(org: Organisation, data: dict[str, Any]) -> dict[str, bytes]:
+    """The two files of a summary already made (`statuspage.summary`)."""
     return {
         "summary.json": statuspage.summary_json(data),
         "index.html": statuspage.render_html(org, data),
@@ -144,13 +149,17 @@ def to_s3(page: StatusPage, made: dict[str, bytes]) -> None:
             raise PublishError(f"bucket {page.s3_bucket}: {name}: {_explain(exc)}") from exc
 
 
+def _bucket_place(page: StatusPage) -> str:
+    where = f" at {page.s3_endpoint_url}" if page.s3_endpoint_url else ""
+    return f"s3://{page.s3_bucket}/{page.s3_prefix.strip('/')}{where}"
+
+
 def destinations(page: StatusPage) -> list[str]:
     places = []
     if page.folder_path:
         places.append(f"folder {page.folder_path}")
     if page.s3_bucket:
-        where = f" at {page.s3_endpoint_url}" if page.s3_endpoint_url else ""
-        places.append(f"s3://{page.s3_bucket}/{page.s3_prefix.strip('/')}{where}")
+        places.append(_bucket_place(page))
     return places
 
 
@@ -169,7 +178,7 @@ def publish(org: Organisation, now: datetime | None = None) -> Published:
     if page.s3_bucket:
         try:
             to_s3(page, made)
-            result.places.append(destinations(page)[-1])
+            result.places.append(_bucket_place(page))
         except PublishError as exc:
             result.errors.append(str(exc))
         except Exception as exc:  # a sealed key that no longer opens, a bad endpoint URL…

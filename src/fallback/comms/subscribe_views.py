@@ -20,19 +20,14 @@ from fallback.comms.models import StatusComponent
 from fallback.comms.status_forms import SubscribeForm
 
 
-def _org(org_slug: str) -> Organisation:
-    org = Organisation.objects.filter(slug=org_slug).first()
-    if org is None:
-        raise Http404("No such status page")
-    return org
-
-
-def _published_org(org_slug: str) -> Organisation:
-    """The organisation, if it shows systems on a status page. Any other is a 404 the same as
-    an unknown name, so the public cannot find out which organisations exist here."""
-    org = Organisation.objects.filter(
-        slug=org_slug, pk__in=StatusComponent.objects.values("org_id")
-    ).first()
+def _org(org_slug: str, *, published: bool = False) -> Organisation:
+    """The organisation; `published`: only if it shows systems on a status page. Any other is
+    a 404 the same as an unknown name, so the public cannot find out which organisations
+    exist here."""
+    found = Organisation.objects.filter(slug=org_slug)
+    if published:
+        found = found.filter(pk__in=StatusComponent.objects.values("org_id"))
+    org = found.first()
     if org is None:
         raise Http404("No such status page")
     return org
@@ -52,7 +47,7 @@ def _base(request: HttpRequest) -> str:
 
 @require_GET
 def public_page(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = _published_org(org_slug)
+    org = _org(org_slug, published=True)
     response = HttpResponse(statuspage.render_html(org, statuspage.summary(org)))
     response["Cache-Control"] = "public, max-age=30"
     return response
@@ -60,7 +55,7 @@ def public_page(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require_GET
 def public_summary(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = _published_org(org_slug)
+    org = _org(org_slug, published=True)
     data = statuspage.summary_json(statuspage.summary(org))
     response = HttpResponse(data, content_type="application/json")
     response["Cache-Control"] = "public, max-age=30"
@@ -70,7 +65,7 @@ def public_summary(request: HttpRequest, org_slug: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = _published_org(org_slug)
+    org = _org(org_slug, published=True)
     page = statuspage.page_for(org)
     shown = [(c.system_id, c.name) for c in statuspage.components(org)]
     form = SubscribeForm(request.POST or None, shown=shown)

@@ -40,6 +40,8 @@ from fallback.comms.models import (
     OutboxItem,
     Phase,
     PublicStatus,
+    StatusComponent,
+    StatusPage,
     StatusUpdate,
     Subscriber,
 )
@@ -100,18 +102,19 @@ def _read(org: Organisation, token: str, action: str, max_age: timedelta | None)
     return data
 
 
-def _base(sub: Subscriber) -> str:
+def _base(sub: Subscriber, page: StatusPage | None = None) -> str:
     from fallback.comms.statuspage import page_for
 
-    return (page_for(sub.org).fallback_url or sub.links_base).rstrip("/")
+    return ((page or page_for(sub.org)).fallback_url or sub.links_base).rstrip("/")
 
 
 def confirm_url(sub: Subscriber, choice: Sequence[int] | None) -> str:
     return f"{_base(sub)}/status/{sub.org.slug}/confirm/{_token(sub, 'confirm', choice)}/"
 
 
-def unsubscribe_url(sub: Subscriber) -> str:
-    return f"{_base(sub)}/status/{sub.org.slug}/unsubscribe/{_token(sub, 'unsubscribe')}/"
+def unsubscribe_url(sub: Subscriber, page: StatusPage | None = None) -> str:
+    """`page`: the organisation's status page when the caller has it (one query fewer)."""
+    return f"{_base(sub, page)}/status/{sub.org.slug}/unsubscribe/{_token(sub, 'unsubscribe')}/"
 
 
 # ------------------------------------------------------------------ subscribing
@@ -119,8 +122,6 @@ def unsubscribe_url(sub: Subscriber) -> str:
 
 def choosable(org: Organisation) -> list[System]:
     """The systems a subscriber may choose: those the page shows."""
-    from fallback.comms.models import StatusComponent
-
     return [c.system for c in StatusComponent.objects.filter(org=org).select_related("system")]
 
 
@@ -274,8 +275,6 @@ def _confirmation(sub: Subscriber, title: str) -> OutboxItem:
     choice = sub.requested_systems if isinstance(sub.requested_systems, list) else None
     names = "every system on the page"
     if choice is not None:
-        from fallback.comms.models import StatusComponent
-
         names = ", ".join(
             StatusComponent.objects.filter(org=sub.org, system_id__in=choice).values_list(
                 "name", flat=True
@@ -366,7 +365,7 @@ def active(org: Organisation) -> Any:
 def for_systems(org: Organisation, system_ids: Sequence[int]) -> list[Subscriber]:
     """Confirmed subscribers of every system, or of one of these."""
     wanted = active(org).filter(Q(all_systems=True) | Q(systems__in=list(system_ids)))
-    return list(wanted.distinct().order_by("pk"))
+    return list(wanted.distinct().select_related("org").order_by("pk"))
 
 
 PHASE_OF = {
@@ -416,13 +415,11 @@ def notify(update: StatusUpdate, now: datetime | None = None) -> Notice | None:
             s.email,
             "",
             f"subscriber:{s.pk}",
-            unsubscribe_url=unsubscribe_url(s),
+            unsubscribe_url=unsubscribe_url(s, page),
         )
         for s in people
         if s.email not in refused
     ]
-    from fallback.comms.models import StatusComponent
-
     names = list(
         StatusComponent.objects.filter(org=org, system_id__in=update.systems).values_list(
             "name", flat=True
