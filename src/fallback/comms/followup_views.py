@@ -22,7 +22,7 @@ from fallback.comms import compensation, notices
 from fallback.comms.forms import new_key
 from fallback.comms.models import ChannelKind, Compensation, Offer, OfferKind, Phase
 from fallback.comms.views import _need
-from fallback.front.http import OrgRequest
+from fallback.front.http import OrgRequest, file_response
 from fallback.incidents.models import Incident
 
 SEND = Capability.SEND_NOTICES
@@ -211,12 +211,12 @@ def _page(
 @never_cache
 def followup_csv(request: OrgRequest, incident_id: int) -> HttpResponse:
     incident = _incident(request, incident_id)
-    response = HttpResponse(
-        compensation.export_csv(request.org, incident), content_type="text/csv; charset=utf-8"
+    return file_response(
+        compensation.export_csv(request.org, incident),
+        f"{request.org.slug}-compensation-incident-{incident.pk}.csv",
+        content_type="text/csv; charset=utf-8",
+        inline=False,
     )
-    name = f"{request.org.slug}-compensation-incident-{incident.pk}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 @org_view(SEND)

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -59,7 +58,7 @@ from fallback.comms.models import (
     Phase,
 )
 from fallback.comms.rendering import PARTS, VARIABLES
-from fallback.front.http import OrgRequest
+from fallback.front.http import OrgRequest, file_response
 from fallback.incidents.models import Incident, Status
 
 SEND = Capability.SEND_NOTICES
@@ -421,12 +420,6 @@ def calls(request: OrgRequest, pk: int) -> HttpResponse:
     return render(request, "comms/calls.html", context)
 
 
-def _file(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(False, filename) or "inline"
-    return response
-
-
 @org_view()
 @require_GET
 @never_cache
@@ -441,7 +434,7 @@ def calls_print(request: OrgRequest, pk: int) -> HttpResponse:
 @never_cache
 def calls_pdf(request: OrgRequest, pk: int) -> HttpResponse:
     notice = _notice(request, pk)
-    return _file(call_list.call_list_pdf(notice), "application/pdf", f"call-list-{notice.pk}.pdf")
+    return file_response(call_list.call_list_pdf(notice), f"call-list-{notice.pk}.pdf")
 
 
 # ------------------------------------------------------------------ the outbox

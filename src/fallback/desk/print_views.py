@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -15,17 +14,9 @@ from fallback.accounts.scoping import get_for_org_or_404
 from fallback.desk import price_list as prices
 from fallback.desk import printing
 from fallback.desk.models import Document
-from fallback.front.http import OrgRequest
+from fallback.front.http import PDF, OrgRequest, file_response
 
-PDF = "application/pdf"
 CSV = "text/csv; charset=utf-8"
-
-
-def _file(content: bytes, content_type: str, filename: str, *, inline: bool) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    disposition = content_disposition_header(not inline, filename)
-    response["Content-Disposition"] = disposition or ("inline" if inline else "attachment")
-    return response
 
 
 def _document(request: OrgRequest, pk: int) -> Document:
@@ -48,7 +39,7 @@ def document_html(request: OrgRequest, pk: int) -> HttpResponse:
 @never_cache
 def document_pdf(request: OrgRequest, pk: int) -> HttpResponse:
     document = _document(request, pk)
-    return _file(printing.document_pdf(document), PDF, f"{document.number}.pdf", inline=True)
+    return file_response(printing.document_pdf(document), f"{document.number}.pdf")
 
 
 @org_view()
@@ -59,7 +50,7 @@ def blank_form(request: OrgRequest, kind: str) -> HttpResponse:
         raise Http404("No such blank form")
     content = printing.blank_form_pdf(request.org, kind)
     name = kind.replace("_", "-")
-    return _file(content, PDF, f"{request.org.slug}-blank-{name}.pdf", inline=True)
+    return file_response(content, f"{request.org.slug}-blank-{name}.pdf")
 
 
 @org_view()
@@ -76,4 +67,4 @@ def price_list(request: OrgRequest, fmt: str) -> HttpResponse:
     else:
         raise Http404("The price list comes as pdf or csv")
     filename = prices.filename(request.org, fmt)
-    return _file(content, content_type, filename, inline=fmt == "pdf")
+    return file_response(content, filename, content_type=content_type, inline=fmt == "pdf")

@@ -15,14 +15,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fallback.accounts.access import org_view
 from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
-from fallback.front.http import OrgRequest
+from fallback.front.http import OrgRequest, file_response
 from fallback.incidents.models import Incident
 from fallback.monitor import availability, sla_claims
 from fallback.monitor.models import ClaimStatus, SlaClaim, System
@@ -241,7 +240,4 @@ def claim_print(request: OrgRequest, pk: int) -> HttpResponse:
 @never_cache
 def claim_pdf(request: OrgRequest, pk: int) -> HttpResponse:
     claim = _claim(request, pk)
-    response = HttpResponse(sla_claims.letter_pdf(claim), content_type="application/pdf")
-    name = f"sla-claim-{claim.reference}.pdf"
-    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
-    return response
+    return file_response(sla_claims.letter_pdf(claim), f"sla-claim-{claim.reference}.pdf")

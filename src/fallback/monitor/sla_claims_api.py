@@ -16,6 +16,7 @@ from ninja import Router, Schema
 from fallback.accounts.models import Membership
 from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
+from fallback.front.http import file_response
 from fallback.incidents.models import Incident
 from fallback.monitor import availability, sla_claims
 from fallback.monitor.api import FieldProblem, Problems, _membership
@@ -186,6 +187,4 @@ def answer(request: HttpRequest, slug: str, claim_id: int, payload: AnswerIn) ->
 def claim_pdf(request: HttpRequest, slug: str, claim_id: int) -> HttpResponse:
     m = _membership(request, slug, Capability.VIEW)
     claim = _claim(m, claim_id)
-    response = HttpResponse(sla_claims.letter_pdf(claim), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="sla-claim-{claim.reference}.pdf"'
-    return response
+    return file_response(sla_claims.letter_pdf(claim), f"sla-claim-{claim.reference}.pdf")

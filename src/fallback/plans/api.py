@@ -27,6 +27,7 @@ from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
 from fallback.configfile.errors import format_loc
 from fallback.configfile.messages import describe
+from fallback.front.http import file_response
 from fallback.incidents.lifecycle import IncidentError
 from fallback.monitor.api import FieldProblem, Problems
 from fallback.plans import (
@@ -418,9 +419,7 @@ def download_binder(request: HttpRequest, slug: str) -> HttpResponse:
     except binder.BinderError as exc:
         raise HttpError(409, str(exc)) from exc
     binder.record_copy(plan, made, CopyKind.DOWNLOADED, m.user)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{binder.filename(m.org, made)}"'
-    return response
+    return file_response(pdf, binder.filename(m.org, made), inline=False)
 
 
 @router.post("/orgs/{slug}/plan/binder/printed", response={201: CopyOut})

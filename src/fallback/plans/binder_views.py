@@ -12,7 +12,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,11 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fallback.accounts.access import org_view
 from fallback.accounts.roles import Capability
 from fallback.desk import printing as desk_printing
-from fallback.front.http import OrgRequest
+from fallback.front.http import OrgRequest, file_response
 from fallback.plans import binder, editing, iso22301, staleness
 from fallback.plans.forms import StatementsForm, apply_errors
 from fallback.plans.models import BinderCopy, CopyKind
-from fallback.plans.views import _context, _plan, pdf_response
+from fallback.plans.views import _context, _plan
 from fallback.replica import history
 
 SETUP = Capability.EDIT_SETUP
@@ -67,11 +66,7 @@ def binder_download(request: OrgRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("plans:binder", org_slug=request.org.slug)
     binder.record_copy(plan, made, CopyKind.DOWNLOADED, request.user)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        content_disposition_header(True, binder.filename(request.org, made)) or "attachment"
-    )
-    return response
+    return file_response(pdf, binder.filename(request.org, made), inline=False)
 
 
 @org_view()
@@ -143,4 +138,4 @@ def iso22301_page(request: OrgRequest) -> HttpResponse:
 def iso22301_pdf(request: OrgRequest) -> HttpResponse:
     css = render_to_string("plans/print/plan.css")
     pdf = desk_printing.html_to_pdf(_iso_html(request, screen=False), [css])
-    return pdf_response(pdf, f"{request.org.slug}-iso22301-coverage.pdf")
+    return file_response(pdf, f"{request.org.slug}-iso22301-coverage.pdf")

@@ -24,12 +24,12 @@ from django.views.decorators.http import require_GET, require_POST
 from fallback.accounts.access import org_view
 from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
-from fallback.front.http import OrgRequest
+from fallback.front.http import OrgRequest, file_response
 from fallback.incidents.lifecycle import IncidentError
 from fallback.plans import actions, drills, durations, editing, library
 from fallback.plans.forms import ActionForm, DrillNotesForm, DrillStartForm, apply_errors
 from fallback.plans.models import Drill, Milestone, Plan
-from fallback.plans.views import _context, _plan, pdf_response
+from fallback.plans.views import _context, _plan
 
 SETUP = Capability.EDIT_SETUP
 
@@ -367,4 +367,4 @@ def drill_pdf(request: OrgRequest, pk: int) -> HttpResponse:
     plan = _plan(request)
     drill = _drill(request, plan, pk)
     name = f"{request.org.slug}-drill-{drill.pk}-report.pdf"
-    return pdf_response(drills.report_pdf(drill), name)
+    return file_response(drills.report_pdf(drill), name)

@@ -18,14 +18,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fallback.accounts.access import org_view
 from fallback.accounts.roles import Capability
 from fallback.accounts.scoping import get_for_org_or_404
-from fallback.front.http import OrgRequest
+from fallback.front.http import OrgRequest, file_response
 from fallback.front.templatetags.fallback_ui import org_zone
 from fallback.plans import (
     actions,
@@ -124,13 +123,6 @@ def _onward(request: OrgRequest, plan: Plan, section_url: str) -> HttpResponse:
             return redirect("plans:home", org_slug=request.org.slug)
         return redirect(missing.url)
     return redirect(section_url)
-
-
-def pdf_response(pdf: bytes, name: str) -> HttpResponse:
-    """A PDF shown in the browser (inline), saved under `name`."""
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
-    return response
 
 
 def _url(request: OrgRequest, name: str, **kwargs: Any) -> str:
@@ -603,7 +595,9 @@ def version_print(request: OrgRequest, number: int) -> HttpResponse:
 def version_pdf(request: OrgRequest, number: int) -> HttpResponse:
     plan = _plan(request)
     found = _version(request, plan, number)
-    return pdf_response(printing.version_pdf(found), f"{request.org.slug}-plan-v{found.number}.pdf")
+    return file_response(
+        printing.version_pdf(found), f"{request.org.slug}-plan-v{found.number}.pdf"
+    )
 
 
 @org_view()
