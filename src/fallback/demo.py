@@ -37,6 +37,7 @@ from fallback.monitor.models import (
 from fallback.plans.models import Plan
 from fallback.replica import editing as replica_editing
 from fallback.replica.models import Connector
+from fallback.simulator.mailbox import DEFAULT_SMTP_PORT
 from fallback.simulator.service import Credentials
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ DEMO_EMAIL = "demo@fallback.test"
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8081"
 DEFAULT_SITE_URL = "http://127.0.0.1:8080"  # where `fallback demo` serves
-DEFAULT_SMTP_PORT = 1025  # the simulator's SMTP sink, as `fallback demo` starts it
 
 BUSINESSES = [
     {

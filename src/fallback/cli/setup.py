@@ -171,6 +171,7 @@ def demo(
 
     from fallback.demo import DEMO_EMAIL, build_demo
     from fallback.runtime.processes import migrate
+    from fallback.simulator.mailbox import DEFAULT_SMTP_PORT
 
     migrate()
     password_file = Path(settings.FALLBACK_HOME) / "demo-login.txt"
@@ -181,7 +182,10 @@ def demo(
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     with bootstrap.console.status("Preparing the demo business…"):
         build_demo(
-            password, simulator_url, site_url=f"http://{host}:{port}", smtp_port=smtp_port or 1025
+            password,
+            simulator_url,
+            site_url=f"http://{host}:{port}",
+            smtp_port=smtp_port or DEFAULT_SMTP_PORT,
         )
     password_file.write_text(f"{DEMO_EMAIL} {password}\n")
     password_file.chmod(0o600)

@@ -12,7 +12,7 @@ import re
 
 from aiohttp import web
 
-from fallback.simulator.mailbox import Mail, Mailbox
+from fallback.simulator.mailbox import Mailbox
 from fallback.simulator.pages import page
 from fallback.simulator.service import service_of
 
@@ -95,8 +95,8 @@ async def mail_one(request: web.Request) -> web.Response:
         )
         return page("No such message", body, status=404)
     headers = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{linked(' '.join(str(value).split()))}</td></tr>"
-        for name, value in _headers(mail)
+        f"<tr><th>{html.escape(name)}</th><td>{linked(value)}</td></tr>"
+        for name, value in mail.headers()
     )
     text = mail.text()
     body = (
@@ -108,13 +108,6 @@ async def mail_one(request: web.Request) -> web.Response:
         + (f"<pre>{linked(text)}</pre>" if text else "<p>(No plain-text part.)</p>")
     )
     return page(mail.header("Subject") or "Message", body)
-
-
-def _headers(mail: Mail) -> list[tuple[str, str]]:
-    try:
-        return [(name, str(value)) for name, value in mail.message.items()]
-    except (ValueError, TypeError, LookupError):
-        return []
 
 
 async def mail_json(request: web.Request) -> web.Response:

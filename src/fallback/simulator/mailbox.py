@@ -26,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from fallback.simulator.faults import Faults
 
+DEFAULT_SMTP_PORT = 1025  # where the demo businesses' backup mail account points
 MAIL_KEPT = 500
 MAX_MESSAGE_BYTES = 1024 * 1024  # notices are plain text: 500 of these stay under 0.5 GB
 GREETING_NAME = "mail.cloudcrm-sim.test"
@@ -50,11 +51,18 @@ class Mail:
         return parsed
 
     def header(self, name: str) -> str:
-        """A header's decoded value ('' when absent or unreadable)."""
+        """A header's decoded value, on one line ('' when absent or unreadable)."""
         try:
-            return " ".join(str(self.message.get(name, "")).split())
+            return _one_line(self.message.get(name, ""))
         except (ValueError, TypeError, LookupError):
             return ""
+
+    def headers(self) -> list[tuple[str, str]]:
+        """Every header, decoded, each on one line ([] when they are unreadable)."""
+        try:
+            return [(name, _one_line(value)) for name, value in self.message.items()]
+        except (ValueError, TypeError, LookupError):
+            return []
 
     def text(self) -> str:
         """The plain-text body, decoded; '' when there is none."""
@@ -80,6 +88,10 @@ class Mail:
             "subject": self.header("Subject"),
             "message_id": self.header("Message-ID"),
         }
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
 
 
 class Mailbox:

@@ -22,7 +22,6 @@ from fallback.simulator.mailbox import serve_smtp
 
 REGISTRATION = "simulator.json"
 DEFAULT_PORT = 8081
-DEFAULT_SMTP_PORT = 1025  # where the demo businesses' backup mail account points
 
 
 class Simulator:

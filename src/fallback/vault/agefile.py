@@ -182,15 +182,13 @@ class Encryptor:
         if len(self.sealed) < chunks * SEALED_CHUNK:
             self.sealed = bytearray(chunks * SEALED_CHUNK)
         with memoryview(self.sealed) as out:
-            at = 0
+            at = used = 0
             if self.pending:
                 used = CHUNK - len(self.pending)
                 self.pending += view[:used]
                 self._seal(self.pending, out[:SEALED_CHUNK])
                 self.pending.clear()
                 at, chunks = SEALED_CHUNK, chunks - 1
-            else:
-                used = 0
             for _ in range(chunks):
                 self._seal(view[used : used + CHUNK], out[at : at + SEALED_CHUNK])
                 used += CHUNK

@@ -253,7 +253,6 @@ def _pack(
         "recipients": recipients,
         "warnings": warnings,
     }
-    dumps: list[database.Dump] = []
     reporter.start("Packing", sum(e.size for e in entries) + database.size_hint())
     # The database is copied (one consistent moment, as ever) while the files are packed,
     # and packed after them: the copy and the packing each leave a core half idle.
@@ -262,7 +261,6 @@ def _pack(
         def files_then_database() -> Iterator[Entry]:
             yield from entries
             dump = copying.result()
-            dumps.append(dump)
             manifest.update(db_kind=dump.kind, row_counts=dump.row_counts)
             stat = dump.path.stat()
             yield Entry(dump.member, dump.path, stat.st_size, stat.st_mtime, 0o600)
@@ -278,7 +276,7 @@ def _pack(
                 manifest,
                 progress=beat,
             )
-    [dump] = dumps
+    dump = copying.result()  # packed last: the copy is done
     snapshot.size = packed.size
     snapshot.sha256 = packed.sha256
     snapshot.data_size = packed.data_size
